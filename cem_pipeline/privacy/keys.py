@@ -1,0 +1,98 @@
+"""The HMAC key for PII tokens: from ``CEM_PII_KEY``, or a per-installation demo key file.
+
+Production (``CEM_ENV=production``) must set ``CEM_PII_KEY``; demo and test runs without it get a random
+key created once in ``<data_dir>/.pii_key`` (64 hex characters = 32 random bytes, mode 0600) and a notice
+saying so. The key is used as the UTF-8 bytes of the configured string, so copying the demo key file's
+content into ``CEM_PII_KEY`` keeps every token unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from cem_pipeline.config import DEFAULT_DATA_DIR, ConfigError
+
+log = logging.getLogger(__name__)
+
+KEY_VAR = "CEM_PII_KEY"
+KEY_FILE_NAME = ".pii_key"
+MIN_KEY_CHARS = 32
+GENERATE_HINT = 'python -c "import secrets;print(secrets.token_hex(32))"'
+
+
+def _check_key(key: str, where: str) -> bytes:
+    if len(key) < MIN_KEY_CHARS:
+        raise ConfigError(
+            f"{where} is too short ({len(key)} characters); the PII key needs at least {MIN_KEY_CHARS} "
+            f"characters. Generate one with: {GENERATE_HINT}"
+        )
+    return key.encode("utf-8")
+
+
+def _read_key_file(path: Path) -> bytes:
+    text = path.read_text(encoding="utf-8").strip()
+    return _check_key(text, f"the demo PII key file {path} (delete it to create a new one, or set {KEY_VAR})")
+
+
+def _create_key_file(path: Path) -> bool:
+    """Write a new random key to ``path`` unless one exists; True when this call created it.
+
+    The key is written to a temporary file first and hard-linked into place, so a concurrent reader
+    never sees a half-written key and two concurrent creators agree on one key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, (secrets.token_hex(32) + "\n").encode("ascii"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def load_pii_key(environ=None, data_dir: Path | str | None = None) -> tuple[bytes, str | None]:
+    """Return ``(key, notice)``; ``notice`` is None when the key came from ``CEM_PII_KEY``.
+
+    ``environ`` defaults to ``os.environ``; ``data_dir`` defaults to ``CEM_DATA_DIR`` or ``data``.
+    Raises :class:`ConfigError` in production without a key, and for keys shorter than 32 characters.
+    """
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(KEY_VAR) or "").strip()
+    if raw:
+        return _check_key(raw, KEY_VAR), None
+
+    env = (environ.get("CEM_ENV") or "").strip().lower() or "demo"
+    if env not in ("demo", "test", "production"):
+        raise ConfigError(f"CEM_ENV={env!r} is not one of demo, test, production.")
+    if env == "production":
+        raise ConfigError(
+            f"{KEY_VAR} is not set; production needs a secret key for PII tokens (at least "
+            f"{MIN_KEY_CHARS} characters, kept in your secret store and never changed, or every token "
+            f"changes). Generate one with: {GENERATE_HINT}"
+        )
+
+    if data_dir is None:
+        data_dir = (environ.get("CEM_DATA_DIR") or "").strip() or DEFAULT_DATA_DIR
+    path = Path(data_dir) / KEY_FILE_NAME
+    created = False
+    if not path.exists():
+        created = _create_key_file(path)
+    key = _read_key_file(path)
+    notice = (
+        f"{KEY_VAR} is not set; using the per-installation demo PII key in {path} "
+        f"({'created now' if created else 'created earlier'}). Tokens stay stable only while that file "
+        f"is kept; in production set {KEY_VAR} (e.g. to this file's content to keep the same tokens)."
+    )
+    log.warning(notice)
+    return key, notice

@@ -1,0 +1,22 @@
+"""The simulator's ground truth, written as Parquet for tests and benchmarks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cem_pipeline.simulator.world import World
+
+
+def write_truth(world: World, path: str | Path, now: int) -> list[str]:
+    """Write records.parquet (person and label per record), metrics.parquet (true NPS/CSAT/CES per
+    day x channel) and planted_pii.parquet into directory ``path``; return the files written."""
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    files = {
+        "records.parquet": world.truth_records(now),
+        "metrics.parquet": world.truth_metrics(now),
+        "planted_pii.parquet": world.planted_pii(),
+    }
+    for name, frame in files.items():
+        frame.to_parquet(out / name, index=False)
+    return [str(out / name) for name in files]

@@ -1,0 +1,102 @@
+"""DuckDB warehouse I/O: connections, raw tables and the load ledger.
+
+Raw tables are append-only. Each row keeps the full source record as JSON, a content hash (so a
+page served twice or a retried load never lands the same version twice), the load it came from and
+the page cursor. The ledger records every load: started (committed on its own, so a crash leaves a
+trace), then committed together with the rows it wrote.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import duckdb
+
+from cem_pipeline import schema
+from cem_pipeline.sources.catalog import Entity
+
+RAW_COLUMNS = """
+    record_id VARCHAR,
+    source_updated_at VARCHAR,
+    _record JSON NOT NULL,
+    _record_hash VARCHAR NOT NULL,
+    _load_id VARCHAR NOT NULL,
+    _ingested_at TIMESTAMP NOT NULL,
+    _page_cursor VARCHAR,
+    _page_no INTEGER NOT NULL,
+    _row_no INTEGER NOT NULL
+"""
+
+LEDGER_COLUMNS = """
+    load_id VARCHAR PRIMARY KEY,
+    entity VARCHAR NOT NULL,
+    system VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,          -- started | committed | abandoned
+    cursor_from VARCHAR,
+    cursor_to VARCHAR,
+    pages INTEGER,
+    records_served BIGINT,
+    rows_written BIGINT,
+    duplicates_skipped BIGINT,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP
+"""
+
+
+class WarehouseError(RuntimeError):
+    pass
+
+
+class Warehouse:
+    """A DuckDB file. Connections are short-lived so dbt and other processes can take turns."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        if not read_only:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            con = duckdb.connect(str(self.path), read_only=read_only)
+        except duckdb.IOException as exc:
+            raise WarehouseError(
+                f"cannot open the warehouse {self.path}: {exc}. Another process may hold it for writing "
+                "(a running job or an open DuckDB shell); wait for it or close it."
+            ) from exc
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def ensure_raw(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.RAW}")
+        table = schema.raw_table(entity.name)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({RAW_COLUMNS})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {schema.LOAD_LEDGER} ({LEDGER_COLUMNS})")
+        return table
+
+    @staticmethod
+    def last_cursor(con: duckdb.DuckDBPyConnection, entity: Entity) -> str | None:
+        """The cursor the last committed load of ``entity`` reached."""
+        row = con.execute(
+            f"SELECT cursor_to FROM {schema.LOAD_LEDGER} WHERE entity = ? AND status = 'committed' "
+            "ORDER BY finished_at DESC, load_id DESC LIMIT 1", [entity.name]).fetchone()
+        return row[0] if row else None
+
+    def table_exists(self, con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+        schema_name, table = qualified.split(".", 1)
+        return con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+            [schema_name, table]).fetchone()[0] > 0
+
+    def ledger(self, entity: str | None = None):
+        """The load ledger as a DataFrame (newest first)."""
+        with self.connect(read_only=True) as con:
+            if not self.table_exists(con, schema.LOAD_LEDGER):
+                return None
+            where = "WHERE entity = ?" if entity else ""
+            return con.execute(f"SELECT * FROM {schema.LOAD_LEDGER} {where} ORDER BY started_at DESC",
+                               [entity] if entity else []).df()
