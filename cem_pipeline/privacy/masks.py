@@ -55,7 +55,7 @@ def mask_phone(value) -> str | None:
     if e164 is None:
         digits = "".join(ch for ch in text if ch.isdigit())
         return _mask_digits(digits) if digits else "***"
-    if e164.startswith("+861"):
+    if e164.startswith("+861") and len(e164) == 14:
         national = e164[3:]
         return national[:3] + "****" + national[-4:]
     number = phonenumbers.parse(e164, None)

@@ -61,7 +61,9 @@ def normalize_phone(value, region: str = DEFAULT_REGION) -> str | None:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return None
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number) and not (
+        phonenumbers.is_possible_number(number) and len(str(number.national_number)) >= 7
+    ):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

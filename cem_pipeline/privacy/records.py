@@ -50,6 +50,14 @@ _DISPLAY = {
 }
 
 
+def display_mask(role: str, value) -> str | None:
+    """The masked display form of ``value`` for an identifier role (``phone`` -> ``138****8000``)."""
+    try:
+        return _DISPLAY[role](value)
+    except KeyError:
+        raise ValueError(f"no display mask for PII role {role!r}; roles: {', '.join(_DISPLAY)}") from None
+
+
 @lru_cache(maxsize=None)
 def _roles(entity_name: str) -> dict[str, str | None]:
     return {f.name: f.pii for f in C.entity(entity_name).fields}

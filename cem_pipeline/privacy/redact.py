@@ -43,10 +43,11 @@ class RedactionResult:
 
 # --- patterns -------------------------------------------------------------------------------------------
 
-_NOT_BEFORE = r"(?<![\dA-Za-z])"
+_NOT_BEFORE = r"(?<![\dA-Za-z])(?<![A-Za-z][\-_])"  # not inside a word, nor after "SKU-"
 _NOT_AFTER = r"(?![\dA-Za-z])"
 
 _PRECHECK = re.compile(r"\d{3}|[@＠]|[+＋]\s?[(（]?\d")
+_DIGITS4 = re.compile(r"\d{4}")
 _PLUS_DIGIT = re.compile(r"[+＋]\s?[(（]?\d")
 
 _EMAIL_CH = "A-Za-z0-9Ａ-Ｚａ-ｚ０-９"
@@ -57,19 +58,20 @@ _EMAIL = re.compile(
 _X = "XxＸｘ"
 _LONG_NUMBER = re.compile(
     _NOT_BEFORE
+    + r"(?<![=/#])"  # not a URL's path segment or query value
     + r"(?:"
     + rf"\d{{17}}[\d{_X}]"  # ID number
     + rf"|\d{{6}}[ \-]\d{{8}}[ \-]\d{{3}}[\d{_X}]"  # ID number written 6-8-4
     + r"|\d{13,19}"  # card, contiguous
-    + r"|\d{4}(?:[ \-]\d{4}){2,3}(?:[ \-]\d{1,3})?"  # card, groups of 4 (4-4-4-4, 4-4-4-4-3, ...)
-    + r"|\d{4}[ \-]\d{6}[ \-]\d{5}"  # card, 4-6-5 (Amex)
+    + r"|\d{4}([ \-])\d{4}(?:\1\d{4}){1,2}(?:\1\d{1,3})?"  # card, groups of 4 (4-4-4-4, 4-4-4-4-3...)
+    + r"|\d{4}([ \-])\d{6}\2\d{5}"  # card, 4-6-5 (Amex)
     + r")"
     + _NOT_AFTER
 )
 
 _SEP = r"[ \u3000\-]?"
 _CN_MOBILE = re.compile(
-    r"(?<![\dA-Za-z+＋])"
+    r"(?<![\dA-Za-z+＋])(?<![A-Za-z][\-_])"
     + r"(?:(?:[(（]?(?:[+＋]|00|００)\s?(?:86|８６)[)）]?|86|８６)" + _SEP + r")?"
     + r"[1１][3-9３-９]\d" + _SEP + r"\d{4}" + _SEP + r"\d{4}"
     + _NOT_AFTER
@@ -78,7 +80,7 @@ _CN_LANDLINE = re.compile(
     _NOT_BEFORE + r"(?:[(（][0０]\d{2,3}[)）][ \-]?|[0０]\d{2,3}[ \-])\d{7,8}" + _NOT_AFTER
 )
 _NANP = re.compile(
-    r"(?<![\dA-Za-z+＋])"
+    r"(?<![\dA-Za-z+＋])(?<![A-Za-z][\-_])"
     + r"(?:[+＋]?1[ \-.]?)?(?:\(\d{3}\)[ ]?|\d{3}[ \-.])\d{3}[ \-.]\d{4}"
     + _NOT_AFTER
 )
@@ -131,20 +133,41 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-# Issuer prefixes: Visa 4; Mastercard 51-55, 2221-2720; Amex 34/37; UnionPay 62 (and 81); JCB 35;
-# Diners 30/36/38/39; Discover 6011/64/65; Maestro 50/56-58/6x; legacy PRC bank cards 9558/9559 (ICBC/ABC).
+# Issuer prefixes and the lengths each network issues: Visa 4 (13/16/19); Mastercard 51-55, 2221-2720 (16);
+# Amex 34/37 (15); UnionPay 62/81 (16-19); JCB 35 (16-19); Diners 30/36/38/39 (14-19); Discover 6011/64/65
+# (16-19); Maestro 50/56-58/6x (12-19); legacy PRC bank cards 9558/9559 (19, ICBC/ABC).
 def plausible_card_prefix(digits: str) -> bool:
-    d1, d2, d4 = digits[0], digits[:2], int(digits[:4])
-    if d1 in "46":
-        return True
-    if d2 in ("34", "37", "35", "30", "36", "38", "39", "50", "51", "52", "53", "54", "55", "56", "57", "58", "81"):
-        return True
-    return 2221 <= d4 <= 2720 or d4 in (9558, 9559)
+    n, d1, d2, d4 = len(digits), digits[0], digits[:2], int(digits[:4])
+    if d1 == "4":
+        return n in (13, 16, 19)
+    if "51" <= d2 <= "55" or 2221 <= d4 <= 2720:
+        return n == 16
+    if d2 in ("34", "37"):
+        return n == 15
+    if d2 in ("30", "36", "38", "39"):
+        return 14 <= n <= 19
+    if d2 in ("62", "81", "35", "64", "65") or d4 == 6011:
+        return 16 <= n <= 19
+    if d2 in ("50", "56", "57", "58") or d1 == "6":
+        return 12 <= n <= 19
+    return n == 19 and d4 in (9558, 9559)
+
+
+def _id_shaped(s: str) -> bool:
+    """18 characters with a province code and a real birth date: an ID number (maybe mistyped), not a card."""
+    if len(s) != 18 or s[:2] not in _ID_PROVINCES:
+        return False
+    try:
+        _dt.date(int(s[6:10]), int(s[10:12]), int(s[12:14]))
+    except ValueError:
+        return False
+    return True
 
 
 def is_bank_card(value: str) -> bool:
     s = ascii_digits(value)
-    return 13 <= len(s) <= 19 and s.isdigit() and plausible_card_prefix(s) and luhn_ok(s)
+    return (13 <= len(s) <= 19 and s.isdigit() and plausible_card_prefix(s) and not _id_shaped(s)
+            and luhn_ok(s))
 
 
 # --- passes ------------------------------------------------------------------------------------------------
@@ -178,10 +201,11 @@ def redact_into(text: str, counts: dict[str, int]) -> str:
             return _bump(counts, BANK_CARD)
         return s
 
-    text = _LONG_NUMBER.sub(long_number, text)
-    text = _CN_MOBILE.sub(lambda m: _bump(counts, PHONE), text)
-    text = _CN_LANDLINE.sub(lambda m: _bump(counts, PHONE) if _valid_phone(m.group(), "CN") else m.group(), text)
-    text = _NANP.sub(lambda m: _bump(counts, PHONE) if _valid_phone(m.group(), "US") else m.group(), text)
+    if _DIGITS4.search(text) is not None:  # every pattern below holds a run of 4 digits
+        text = _LONG_NUMBER.sub(long_number, text)
+        text = _CN_MOBILE.sub(lambda m: _bump(counts, PHONE), text)
+        text = _CN_LANDLINE.sub(lambda m: _bump(counts, PHONE) if _valid_phone(m.group(), "CN") else m.group(), text)
+        text = _NANP.sub(lambda m: _bump(counts, PHONE) if _valid_phone(m.group(), "US") else m.group(), text)
 
     if _PLUS_DIGIT.search(text):
         spans = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, None)]
