@@ -198,14 +198,18 @@ def _lister(state: SimulatorState, entity: str, id_field: str):
         lo = served_page * limit
         page_idx, page_v2 = idx[lo:lo + limit], is_v2[lo:lo + limit]
         records = state.world.tables[entity].build(page_idx, page_v2)
-        if plan.out_of_order:
+        # Scripted page-level faults apply to this one page (a scripted out_of_order cannot swap
+        # pages: one request alone would serve a page twice and skip its partner).
+        if plan.out_of_order or fault == "out_of_order":
             records.reverse()
-        if plan.unknown_field:
+        if plan.unknown_field or fault == "unknown_field":
             for r in records:
                 r["loyalty_segment_v2"] = "new-field"
         if plan.malformed_rate:
             records = [_break_record(r, id_field, k) if state.faults.record_is_malformed() else r
                        for k, r in enumerate(records)]
+        if fault == "malformed" and records:
+            records[0] = _break_record(records[0], id_field, page_no)
 
         next_page = page_no + 1
         if fault == "duplicate_page":

@@ -326,7 +326,7 @@ class World:
         n = len(langs)
         text_idx = np.zeros(n, dtype=np.int64)
         labels = np.empty(n, dtype=object)
-        u = rng.random(n) - 0.08 * mood
+        u = rng.random(n) + 0.08 * mood  # happier people write more positive texts
         for lang in ("zh", "en"):
             rows = np.flatnonzero(langs == lang)
             pool = pools[lang]

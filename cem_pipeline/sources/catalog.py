@@ -122,7 +122,7 @@ ENTITIES: tuple[Entity, ...] = (
         (
             _f("store_id", "string", True),
             _f("name", "string", True),
-            _f("city", "string", True),
+            _f("city", "string", description="empty for online shops"),
             _f("region", "string"),
             _f("format", "string", description="mall | street | outlet | online"),
             _f("opened_at", "timestamp"),

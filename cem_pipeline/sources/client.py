@@ -16,6 +16,7 @@ from typing import Iterator
 import orjson
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from cem_pipeline.config import PREFIX, HttpSettings, SourceSettings
@@ -74,6 +75,11 @@ class SourceClient:
             except requests.exceptions.RetryError as exc:
                 raise SourceError(f"{url} kept failing after {self.http.max_retries} retries: {exc}") from exc
             except requests.exceptions.ConnectionError as exc:
+                # urllib3 reports read timeouts that ran out of retries as a connection error.
+                if isinstance(getattr(exc.args[0] if exc.args else None, "reason", None), ReadTimeoutError):
+                    raise SourceError(
+                        f"{url} timed out after {self.http.max_retries} retries; raise {PREFIX}HTTP_READ_TIMEOUT "
+                        "if the source is slow.") from exc
                 raise SourceError(
                     f"cannot reach {self.source.system} at {self.source.base_url}: {exc.__class__.__name__}. "
                     f"Check {self._var('BASE_URL')} (or {PREFIX}SOURCE_BASE_URL) and that the service is up."

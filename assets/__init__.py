@@ -1,0 +1,1 @@
+"""Dagster assets, asset checks and resources: thin wiring around cem_pipeline."""

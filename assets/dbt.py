@@ -1,0 +1,71 @@
+"""Every dbt model, seed and test as Dagster assets and asset checks (dagster-dbt), in one graph:
+dbt sources map onto the masked_<entity> assets, models are grouped by folder."""
+
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from assets.resources import CemSettings
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+SOURCE_GLOBS = ("models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*", "dbt_project.yml", "profiles.yml")
+
+
+def dbt_executable() -> str:
+    """dbt from this interpreter's environment (the venv need not be on PATH)."""
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+def prepare_manifest() -> Path:
+    """Run `dbt parse` when the manifest is missing or older than any project file, so the graph is
+    never built from a stale manifest (it is a build artefact, not committed)."""
+    newest = max((p.stat().st_mtime for g in SOURCE_GLOBS for p in DBT_PROJECT_DIR.glob(g) if p.is_file()),
+                 default=0)
+    if MANIFEST.exists() and MANIFEST.stat().st_mtime >= newest:
+        return MANIFEST
+    command = [dbt_executable(), "parse", "--quiet",
+               "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR)]
+    done = subprocess.run(command, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"`dbt parse` failed; fix the dbt project:\n{done.stdout}\n{done.stderr}")
+    return MANIFEST
+
+
+dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+
+
+class CemDbtTranslator(DagsterDbtTranslator):
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey(f"{dbt_resource_props['source_name']}_{dbt_resource_props['name']}")
+        return dg.AssetKey(dbt_resource_props["name"])
+
+    def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
+        if dbt_resource_props["resource_type"] == "seed":
+            return "seeds"
+        fqn = dbt_resource_props.get("fqn", [])
+        return fqn[1] if len(fqn) > 2 else "marts"
+
+    def get_owners(self, dbt_resource_props: Mapping[str, Any]):
+        return ["team:analytics-engineering"]
+
+
+translator = CemDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
+
+
+@dbt_assets(manifest=prepare_manifest(), project=dbt_project, dagster_dbt_translator=translator,
+            retry_policy=dg.RetryPolicy(max_retries=1, delay=5))
+def cem_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, cem: CemSettings):
+    """`dbt build` of the selected models: runs each model, then its tests (blocking by severity)."""
+    settings = cem.settings()
+    os.environ["CEM_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
+    os.environ["CEM_TIMEZONE"] = settings.timezone
+    yield from dbt.cli(["build"], context=context).stream()

@@ -1,0 +1,76 @@
+"""masked_<entity>: the quality gate and the privacy gate over each new raw load, with the checks
+that block downstream when a batch is bad and prove that nothing was lost."""
+
+
+import dagster as dg
+
+from assets.resources import CemSettings
+from cem_pipeline import schema
+from cem_pipeline.gates import gate_entity
+from cem_pipeline.reconcile import reconcile
+from cem_pipeline.sources.catalog import ENTITIES, Entity
+
+
+def masked_asset(entity: Entity) -> dg.AssetsDefinition:
+    key = dg.AssetKey(f"masked_{entity.name}")
+    gate_check = dg.AssetCheckSpec(
+        "quarantine_share_below_threshold", asset=key, blocking=True,
+        description="Blocks everything downstream when the share of quarantined rows in the new "
+                    "batch crosses the threshold (CemSettings.quarantine_threshold).")
+    reconcile_check = dg.AssetCheckSpec(
+        "reconciles_with_raw", asset=key, blocking=True,
+        description="For every load: served = written + duplicates; written = passed + quarantined; "
+                    "the masked and quarantine tables hold exactly those rows.")
+
+    @dg.asset(
+        key=key,
+        deps=[dg.AssetKey(f"raw_{entity.name}")],
+        group_name="privacy",
+        kinds={"python", "duckdb"},
+        owners=["team:data-engineering"],
+        tags={"layer": "masked", "source_system": entity.system},
+        check_specs=[gate_check, reconcile_check],
+        description=f"`{schema.masked_table(entity.name)}`: new raw rows that passed the quality rules, "
+                    "with identifiers as keyed tokens, display fields masked and PII in free text "
+                    f"redacted. Failing rows go to `{schema.QUARANTINE_TABLE}` with the rule.",
+    )
+    def _masked(context: dg.AssetExecutionContext, cem: CemSettings):
+        tokenizer, notice = cem.tokenizer()
+        if notice:
+            context.log.warning(notice)
+        warehouse = cem.warehouse()
+        result = gate_entity(warehouse, entity, tokenizer)
+        rec = reconcile(warehouse, entity)
+        threshold = cem.quarantine_threshold
+        yield dg.MaterializeResult(metadata={
+            "rows_in": result.rows_in,
+            "passed": result.passed,
+            "quarantined": result.quarantined,
+            "pass_rate": round(1 - result.failure_share, 6) if result.rows_in else 1.0,
+            "failing_rules": dg.MetadataValue.json(result.rules),
+            "redactions": dg.MetadataValue.json(result.redactions),
+            "unknown_fields": ", ".join(result.unknown_fields) or "(none)",
+            "loads_gated": len(result.loads),
+            "duration_s": result.duration_s,
+        })
+        yield dg.AssetCheckResult(
+            check_name="quarantine_share_below_threshold",
+            passed=result.failure_share <= threshold,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"failure_share": round(result.failure_share, 6), "threshold": threshold,
+                      "rules": dg.MetadataValue.json(result.rules)},
+            description=None if result.failure_share <= threshold else
+            f"{result.quarantined} of {result.rows_in} new rows quarantined "
+            f"({result.failure_share:.1%} > {threshold:.1%}); see {schema.QUARANTINE_TABLE}.",
+        )
+        yield dg.AssetCheckResult(
+            check_name="reconciles_with_raw", passed=rec.ok, severity=dg.AssetCheckSeverity.ERROR,
+            metadata={"loads": rec.loads, "served": rec.served, "written": rec.written,
+                      "duplicates": rec.duplicates, "passed": rec.passed, "quarantined": rec.quarantined,
+                      "mismatches": dg.MetadataValue.json(rec.mismatches[:20])},
+        )
+
+    return _masked
+
+
+masked_assets = [masked_asset(e) for e in ENTITIES]

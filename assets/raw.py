@@ -1,0 +1,45 @@
+"""raw_<entity>: one asset per source entity, landing new changes since the last committed cursor."""
+
+
+import dagster as dg
+
+from assets.resources import CemSettings
+from cem_pipeline import schema
+from cem_pipeline.ingest import ingest_entity
+from cem_pipeline.sources.catalog import ENTITIES, Entity
+
+RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
+
+
+def raw_asset(entity: Entity) -> dg.AssetsDefinition:
+    @dg.asset(
+        name=f"raw_{entity.name}",
+        group_name="raw",
+        kinds={"python", "duckdb"},
+        owners=["team:data-engineering"],
+        tags={"layer": "raw", "source_system": entity.system},
+        description=f"{entity.description} Append-only landing of `{entity.system}` `{entity.path}` "
+                    f"into `{schema.raw_table(entity.name)}` (full record JSON, load id, cursor). "
+                    "Holds readable PII: nothing downstream reads it except the gates.",
+        retry_policy=RETRY,
+    )
+    def _raw(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:
+        result = ingest_entity(cem.warehouse(), cem.client(entity.system), entity)
+        context.log.info(f"{entity.name}: served {result.records_served}, new rows {result.rows_written}")
+        return dg.MaterializeResult(metadata={
+            "records_served": result.records_served,
+            "new_rows": result.rows_written,
+            "duplicates_skipped": result.duplicates_skipped,
+            "pages": result.pages,
+            "cursor_from": result.cursor_from or "(start)",
+            "cursor_reached": result.cursor_to or "(none)",
+            "load_id": result.load_id,
+            "duration_s": result.duration_s,
+            "unparsable_pages_refetched": result.unparsable_pages_refetched,
+            "table": schema.raw_table(entity.name),
+        })
+
+    return _raw
+
+
+raw_assets = [raw_asset(e) for e in ENTITIES]

@@ -1,0 +1,44 @@
+"""Dagster resources. Each reads its settings from CEM_* environment variables at run time
+(cem_pipeline.config), and each field can be overridden in the launchpad."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from cem_pipeline.config import Settings, load_settings
+from cem_pipeline.privacy import Tokenizer
+from cem_pipeline.sources.client import SourceClient
+from cem_pipeline.warehouse import Warehouse
+
+
+class CemSettings(dg.ConfigurableResource):
+    """The pipeline's settings: CEM_* environment variables, with launchpad overrides."""
+
+    warehouse_path: str | None = None
+    source_base_url: str | None = None
+    quarantine_threshold: float = 0.05
+
+    def settings(self, require_sources: bool = False) -> Settings:
+        env = dict(os.environ)
+        if self.warehouse_path:
+            env["CEM_WAREHOUSE_PATH"] = self.warehouse_path
+        if self.source_base_url:
+            env["CEM_SOURCE_BASE_URL"] = self.source_base_url
+        return load_settings(env, require_sources=require_sources)
+
+    def warehouse(self) -> Warehouse:
+        return Warehouse(self.settings().warehouse_path)
+
+    def client(self, system: str) -> SourceClient:
+        settings = self.settings(require_sources=True)
+        return SourceClient(settings.source(system), settings.http)
+
+    def tokenizer(self) -> tuple[Tokenizer, str | None]:
+        from cem_pipeline.privacy import load_pii_key
+
+        settings = self.settings()
+        key, notice = load_pii_key(data_dir=Path(settings.data_dir))
+        return Tokenizer(key), notice

@@ -1,0 +1,23 @@
+"""The one Definitions object of the CEM pipeline (workspace.yaml loads it)."""
+
+import dagster as dg
+from dagster_dbt import DbtCliResource
+
+from assets.dbt import cem_dbt_models, dbt_executable, dbt_project
+from assets.gates import masked_assets
+from assets.raw import raw_assets
+from assets.resources import CemSettings
+from sensors import jobs, schedules, sensors
+
+defs = dg.Definitions(
+    assets=[*raw_assets, *masked_assets, cem_dbt_models],
+    jobs=jobs,
+    schedules=schedules,
+    sensors=sensors,
+    resources={
+        "cem": CemSettings(),
+        "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),
+    },
+    # One DuckDB file takes one writer at a time: steps run one after another in the run process.
+    executor=dg.in_process_executor,
+)
