@@ -128,9 +128,11 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
     with warehouse.connect() as con:
         warehouse.ensure_raw(con, entity)
         ensure_tables(con, entity)
+        # Every committed load is gated, empty ones too, so each has its line in the gate ledger.
         pending = [r[0] for r in con.execute(
-            f"SELECT DISTINCT _load_id FROM {raw} WHERE _load_id NOT IN "
-            f"(SELECT load_id FROM {GATE_LEDGER} WHERE entity = ?) ORDER BY 1", [entity.name]).fetchall()]
+            f"SELECT load_id FROM {schema.LOAD_LEDGER} WHERE entity = ? AND status = 'committed' AND load_id "
+            f"NOT IN (SELECT load_id FROM {GATE_LEDGER} WHERE entity = ?) ORDER BY finished_at, load_id",
+            [entity.name, entity.name]).fetchall()]
         if not pending:
             result.duration_s = round(time.perf_counter() - started, 3)
             return result
