@@ -5,12 +5,13 @@ from dagster_dbt import DbtCliResource
 
 from assets.dbt import cem_dbt_models, dbt_executable, dbt_project
 from assets.gates import masked_assets
+from assets.publish import bi_publication
 from assets.raw import raw_assets
 from assets.resources import CemSettings
 from sensors import jobs, schedules, sensors
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *masked_assets, cem_dbt_models],
+    assets=[*raw_assets, *masked_assets, cem_dbt_models, bi_publication],
     jobs=jobs,
     schedules=schedules,
     sensors=sensors,

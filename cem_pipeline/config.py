@@ -96,6 +96,15 @@ class Settings:
     timezone: str
     http: HttpSettings
     sources: dict[str, SourceSettings] = field(default_factory=dict)
+    bi_path: Path | None = None  # the published, read-only DuckDB file for BI tools
+
+    @property
+    def bi_file(self) -> Path:
+        return self.bi_path or self.data_dir / "bi" / "cem_bi.duckdb"
+
+    @property
+    def bi_parquet_dir(self) -> Path:
+        return self.bi_file.parent / "parquet"
 
     @property
     def is_production(self) -> bool:
@@ -169,4 +178,8 @@ def load_settings(environ=None, *, require_sources: bool = True) -> Settings:
             key = DEMO_API_KEY
         sources[system] = SourceSettings(system, url, key)
 
-    return Settings(env, data_dir, warehouse_path, timezone, http, sources)
+    bi_raw = _env("BI_PATH", environ)
+    bi_path = Path(bi_raw) if bi_raw else None
+    if bi_path is not None and bi_path.resolve() == warehouse_path.resolve():
+        raise ConfigError(f"{PREFIX}BI_PATH must differ from {PREFIX}WAREHOUSE_PATH: BI tools read a separate copy.")
+    return Settings(env, data_dir, warehouse_path, timezone, http, sources, bi_path)

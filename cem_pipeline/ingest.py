@@ -28,6 +28,7 @@ from cem_pipeline.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
 
+LANDING_MEMORY_LIMIT = "256MB"
 LANDING_SCHEMA = pa.schema([
     ("record_id", pa.string()), ("source_updated_at", pa.string()), ("_record", pa.string()),
     ("_record_hash", pa.string()), ("_page_cursor", pa.string()), ("_page_no", pa.int32()),
@@ -97,6 +98,8 @@ def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
     started = time.perf_counter()
     load_id = f"{entity.name}-{_utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     with warehouse.connect() as con:
+        # The landing table spills to disk past this, so memory stays bounded whatever the load's size.
+        con.execute(f"SET memory_limit = '{LANDING_MEMORY_LIMIT}'")
         table = warehouse.ensure_raw(con, entity)
         con.execute(f"UPDATE {schema.LOAD_LEDGER} SET status = 'abandoned', finished_at = ? "
                     "WHERE entity = ? AND status = 'started'", [_utcnow(), entity.name])

@@ -107,3 +107,16 @@ def test_hourly_run_adds_exactly_the_new_records(pipeline):
     truth = truth_nps(sim)
     assert int(mart.n.sum()) == int(truth.n.sum())
     assert int(mart.promoters.sum()) == int(truth.promoters.sum())
+
+
+def test_bi_file_is_published_after_the_marts(pipeline):
+    import duckdb
+
+    bi = pipeline["warehouse"].parent / "bi" / "cem_bi.duckdb"
+    with duckdb.connect(str(bi), read_only=True) as con:
+        tables = {f"{s}.{t}" for s, t in con.execute(
+            "select table_schema, table_name from information_schema.tables").fetchall()}
+        assert {"marts.mart_nps_daily", "marts.fct_feedback"} <= tables
+        assert all(t.startswith("marts.") for t in tables), tables
+        mart_rows = con.execute("select count(*) from marts.mart_nps_daily").fetchone()[0]
+    assert mart_rows == len(query(pipeline["warehouse"], "select * from marts.mart_nps_daily"))
