@@ -17,6 +17,10 @@ def masked_asset(entity: Entity) -> dg.AssetsDefinition:
         "quarantine_share_below_threshold", asset=key, blocking=True,
         description="Blocks everything downstream when the share of quarantined rows in the new "
                     "batch crosses the threshold (CemSettings.quarantine_threshold).")
+    warn_check = dg.AssetCheckSpec(
+        "no_rows_quarantined", asset=key, blocking=False,
+        description="Warns (does not block) when any row of the new batch was quarantined or raised a "
+                    "warning rule, or the batch carries fields the contract does not know (schema drift).")
     reconcile_check = dg.AssetCheckSpec(
         "reconciles_with_raw", asset=key, blocking=True,
         description="For every load: served = written + duplicates; written = passed + quarantined; "
@@ -29,7 +33,7 @@ def masked_asset(entity: Entity) -> dg.AssetsDefinition:
         kinds={"python", "duckdb"},
         owners=["team:data-engineering"],
         tags={"layer": "masked", "source_system": entity.system},
-        check_specs=[gate_check, reconcile_check],
+        check_specs=[gate_check, warn_check, reconcile_check],
         description=f"`{schema.masked_table(entity.name)}`: new raw rows that passed the quality rules, "
                     "with identifiers as keyed tokens, display fields masked and PII in free text "
                     f"redacted. Failing rows go to `{schema.QUARANTINE_TABLE}` with the rule.",
@@ -48,6 +52,7 @@ def masked_asset(entity: Entity) -> dg.AssetsDefinition:
             "quarantined": result.quarantined,
             "pass_rate": round(1 - result.failure_share, 6) if result.rows_in else 1.0,
             "failing_rules": dg.MetadataValue.json(result.rules),
+            "warning_rules": dg.MetadataValue.json(result.warnings),
             "redactions": dg.MetadataValue.json(result.redactions),
             "unknown_fields": ", ".join(result.unknown_fields) or "(none)",
             "loads_gated": len(result.loads),
@@ -62,6 +67,18 @@ def masked_asset(entity: Entity) -> dg.AssetsDefinition:
             description=None if result.failure_share <= threshold else
             f"{result.quarantined} of {result.rows_in} new rows quarantined "
             f"({result.failure_share:.1%} > {threshold:.1%}); see {schema.QUARANTINE_TABLE}.",
+        )
+        clean = not result.quarantined and not result.warnings and not result.unknown_fields
+        yield dg.AssetCheckResult(
+            check_name="no_rows_quarantined", passed=clean, severity=dg.AssetCheckSeverity.WARN,
+            metadata={"quarantined": result.quarantined, "warned_rows": result.warned_rows,
+                      "rules": dg.MetadataValue.json(result.rules),
+                      "warnings": dg.MetadataValue.json(result.warnings),
+                      "unknown_fields": ", ".join(result.unknown_fields) or "(none)"},
+            description=None if clean else
+            f"{result.quarantined} rows quarantined ({', '.join(sorted(result.rules)) or 'none'}), "
+            f"{result.warned_rows} rows with warnings ({', '.join(sorted(result.warnings)) or 'none'}), "
+            f"unknown fields: {', '.join(result.unknown_fields) or 'none'}.",
         )
         yield dg.AssetCheckResult(
             check_name="reconciles_with_raw", passed=rec.ok, severity=dg.AssetCheckSeverity.ERROR,

@@ -20,7 +20,7 @@ import pyarrow as pa
 from cem_pipeline import schema
 from cem_pipeline.privacy import Tokenizer, mask_record, redact_text
 from cem_pipeline.privacy import display_mask
-from cem_pipeline.quality.rules import Violation, unknown_fields, validate_record
+from cem_pipeline.quality.rules import Violation, unknown_fields, validate_batch
 from cem_pipeline.sources.catalog import FREE_TEXT, Entity
 from cem_pipeline.warehouse import Warehouse
 
@@ -55,6 +55,17 @@ GATE_LEDGER_COLUMNS = """
     gated_at TIMESTAMP NOT NULL
 """
 GATE_LEDGER = f"{schema.QUARANTINE}.gate_ledger"
+# Rows that passed but raised a warning rule (e.g. suspected mojibake): same shape as quarantine.
+WARNINGS_TABLE = f"{schema.QUARANTINE}.quality_warnings"
+# Schema drift: fields the contract does not know, per load (the values stay in raw's record JSON).
+DRIFT_TABLE = f"{schema.QUARANTINE}.schema_drift"
+DRIFT_COLUMNS = """
+    entity VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    field VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    observed_at TIMESTAMP NOT NULL
+"""
 
 MASKED_ARROW = pa.schema([
     ("record_id", pa.string()), ("source_updated_at", pa.string()), ("_record", pa.string()),
@@ -74,6 +85,8 @@ class GateResult:
     passed: int = 0
     quarantined: int = 0
     rules: dict[str, int] = field(default_factory=dict)
+    warnings: dict[str, int] = field(default_factory=dict)
+    warned_rows: int = 0
     redactions: dict[str, int] = field(default_factory=dict)
     unknown_fields: list[str] = field(default_factory=list)
     duration_s: float = 0.0
@@ -102,12 +115,34 @@ def render_masked(entity: Entity, violation: Violation) -> str | None:
     return redact_text(text[:200]).text
 
 
+def _append(rows: dict, entity: Entity, shown_id, load: str, digest: str, v: Violation) -> None:
+    for key, value in (("record_id", shown_id), ("_load_id", load), ("_record_hash", digest), ("rule", v.rule),
+                       ("field", v.field), ("value_masked", render_masked(entity, v))):
+        rows[key].append(value)
+
+
 def ensure_tables(con, entity: Entity) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.MASKED}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.QUARANTINE}")
     con.execute(f"CREATE TABLE IF NOT EXISTS {schema.masked_table(entity.name)} ({MASKED_COLUMNS})")
     con.execute(f"CREATE TABLE IF NOT EXISTS {schema.QUARANTINE_TABLE} ({QUARANTINE_COLUMNS})")
     con.execute(f"CREATE TABLE IF NOT EXISTS {GATE_LEDGER} ({GATE_LEDGER_COLUMNS})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {WARNINGS_TABLE} ({QUARANTINE_COLUMNS.replace('quarantined_at', 'observed_at')})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DRIFT_TABLE} ({DRIFT_COLUMNS})")
+
+
+def conflicting_versions(con, entity: Entity, loads: list[str]) -> set[tuple[str, str]]:
+    """(record id, cursor value) keys of the pending loads that raw holds with two different contents
+    (a source that reuses an id for different records). Raw already skips exact duplicates."""
+    raw = schema.raw_table(entity.name)
+    rows = con.execute(f"""
+        SELECT record_id, source_updated_at FROM {raw}
+        WHERE record_id IS NOT NULL AND source_updated_at IS NOT NULL
+          AND (record_id, source_updated_at) IN (
+              SELECT (record_id, source_updated_at) FROM {raw}
+              WHERE _load_id IN (SELECT unnest($loads::VARCHAR[])))
+        GROUP BY 1, 2 HAVING count(DISTINCT _record_hash) > 1""", {"loads": loads}).fetchall()
+    return {(r[0], r[1]) for r in rows}
 
 
 def _masked_id(entity: Entity, masked: dict, raw_id):
@@ -123,7 +158,7 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
     """Gate every raw load of ``entity`` that has not been gated yet."""
     started = time.perf_counter()
     result = GateResult(entity.name)
-    rules, redactions, drift = Counter(), Counter(), set()
+    rules, redactions, drift, warnings_seen = Counter(), Counter(), set(), Counter()
     raw = schema.raw_table(entity.name)
     with warehouse.connect() as con:
         warehouse.ensure_raw(con, entity)
@@ -144,29 +179,35 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
                 f"SELECT record_id, source_updated_at, _record::VARCHAR AS _record, _record_hash, _load_id, "
                 f"_ingested_at FROM {raw} WHERE _load_id IN (SELECT unnest($loads::VARCHAR[])) "
                 "ORDER BY _load_id, _page_no, _row_no", params={"loads": pending}).to_arrow_reader(BATCH_ROWS)
+            conflicts = conflicting_versions(con, entity, pending)
+            drift_rows: Counter = Counter()
             for batch in stream:
                 masked_rows = {k: [] for k in MASKED_ARROW.names}
                 bad_rows = {k: [] for k in QUARANTINE_ARROW.names}
+                warn_rows = {k: [] for k in QUARANTINE_ARROW.names}
                 cols = batch.to_pydict()
-                for rid, cur, body, digest, load, ingested in zip(
-                        cols["record_id"], cols["source_updated_at"], cols["_record"], cols["_record_hash"],
-                        cols["_load_id"], cols["_ingested_at"]):
+                records = [orjson.loads(body) for body in cols["_record"]]
+                errors, warnings = validate_batch(entity, records, now, conflicts)
+                for rid, cur, digest, load, ingested, record, violations, warned in zip(
+                        cols["record_id"], cols["source_updated_at"], cols["_record_hash"],
+                        cols["_load_id"], cols["_ingested_at"], records, errors, warnings):
                     counts = per_load[load]
                     counts[0] += 1
-                    record = orjson.loads(body)
-                    violations = validate_record(entity, record, now)
-                    drift |= unknown_fields(entity, record)
+                    for name in unknown_fields(entity, record):
+                        drift_rows[(load, name)] += 1
+                    shown_id = rid
+                    if (violations or warned) and rid is not None and entity.field(entity.id_field).pii:
+                        shown_id = tokenizer.token(entity.field(entity.id_field).pii, rid)
+                    for v in warned:
+                        warnings_seen[v.rule] += 1
+                        _append(warn_rows, entity, shown_id, load, digest, v)
+                    if warned:
+                        result.warned_rows += 1
                     if violations:
                         counts[2] += 1
-                        shown_id = rid
-                        if rid is not None and entity.field(entity.id_field).pii:
-                            shown_id = tokenizer.token(entity.field(entity.id_field).pii, rid)
                         for v in violations:
                             rules[v.rule] += 1
-                            for key, value in (("record_id", shown_id), ("_load_id", load), ("_record_hash", digest),
-                                               ("rule", v.rule), ("field", v.field),
-                                               ("value_masked", render_masked(entity, v))):
-                                bad_rows[key].append(value)
+                            _append(bad_rows, entity, shown_id, load, digest, v)
                         continue
                     counts[1] += 1
                     masked = mask_record(entity, record, tokenizer, redactions)
@@ -186,9 +227,18 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
                                 f"_record_hash, rule, field, value_masked, ?::TIMESTAMP FROM bad_batch",
                                 [entity.name, gated_at])
                     con.unregister("bad_batch")
+                if warn_rows["rule"]:
+                    con.register("warn_batch", pa.table(warn_rows, schema=QUARANTINE_ARROW))
+                    con.execute(f"INSERT INTO {WARNINGS_TABLE} SELECT ?, record_id, _load_id, "
+                                f"_record_hash, rule, field, value_masked, ?::TIMESTAMP FROM warn_batch",
+                                [entity.name, gated_at])
+                    con.unregister("warn_batch")
             gated_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-            drift_text = ",".join(sorted(drift)) or None
+            for (load, name), n in sorted(drift_rows.items()):
+                drift.add(name)
+                con.execute(f"INSERT INTO {DRIFT_TABLE} VALUES (?, ?, ?, ?, ?)", [entity.name, load, name, n, gated_at])
             for load, (rows_in, passed, quarantined) in per_load.items():
+                drift_text = ",".join(sorted(n for (ld, n) in drift_rows if ld == load)) or None
                 con.execute(f"INSERT INTO {GATE_LEDGER} VALUES (?, ?, ?, ?, ?, ?, ?)",
                             [entity.name, load, rows_in, passed, quarantined, drift_text, gated_at])
                 result.rows_in += rows_in
@@ -202,6 +252,7 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
             reader.close()
     result.loads = pending
     result.rules = dict(rules)
+    result.warnings = dict(warnings_seen)
     result.redactions = dict(redactions)
     result.unknown_fields = sorted(drift)
     result.duration_s = round(time.perf_counter() - started, 3)

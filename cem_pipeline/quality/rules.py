@@ -1,27 +1,40 @@
-"""Row-level quality rules derived from the source catalogue's contract.
+"""The quality gate's verdict on a raw batch: great-expectations suites plus the few row rules GX
+cannot express.
 
-``validate_record`` returns every rule a record breaks (empty list: it passes). Rules are named
-``<kind>`` with the field they concern, so the quarantine table can be grouped by rule. Unknown
-fields are schema drift, reported but not a failure: raw keeps them in the record JSON.
+``validate_batch`` returns, per record, the rules it breaks (errors: the row goes to quarantine) and
+the warnings it raises (the row passes; the warning is recorded). Rules are named ``<kind>`` with
+the field they concern, so quarantine can be grouped by rule.
+
+- GX (``suites``): required fields, JSON types, timestamps (parsable, with offset, not in the future,
+  not before the company existed), string lengths, control characters (NUL bytes), blank required
+  text, allowed values, numeric ranges (survey score by survey type, rating, amount, quantity),
+  unique (id, version) inside the batch.
+- Python, here: a record that is not a JSON object (no frame row to validate); the JSON shape of
+  ``turns``; money with more than two decimals; an (id, version) that conflicts with a row of
+  another batch or load (``conflicts``); and the warnings below.
+- Warnings (the row passes): ``suspected_mojibake`` (valid UTF-8 that reads like UTF-8 decoded as
+  Latin-1/CP1252, e.g. ``æ‰‹æœº``: it is well-formed text, and quarantining it would drop real
+  feedback; the warning lets the source owner fix it) and ``replacement_character`` (U+FFFD: bytes
+  were lost upstream before we got them).
+- Unknown fields are schema drift: kept in raw's record JSON, reported, not a failure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
+from cem_pipeline.quality import contract, suites
 from cem_pipeline.sources.catalog import Entity
 
-EARLIEST = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)  # before the company existed
-FUTURE_SLACK = dt.timedelta(days=1)
-MAX_TEXT_CHARS = 20_000
-SCORE_RANGES = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
-ENUMS = {
-    ("surveys", "survey_type"): {"nps", "csat", "ces"},
-    ("crm_members", "tier"): {"bronze", "silver", "gold", "platinum"},
-    ("social_posts", "kind"): {"post", "comment"},
-    ("crm_orders", "status"): {"paid", "shipped", "delivered", "refunded", "cancelled"},
-}
+# Re-exported for callers that knew them here.
+EARLIEST, FUTURE_SLACK, MAX_TEXT_CHARS, SCORE_RANGES = (
+    contract.EARLIEST, contract.FUTURE_SLACK, contract.MAX_TEXT_CHARS, contract.SCORE_RANGES)
+
+WARNING_RULES = ("suspected_mojibake", "replacement_character")
+_MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
+                            "\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
 
 
 @dataclass(frozen=True)
@@ -31,89 +44,91 @@ class Violation:
     value: object = None
 
 
-def _is_blank(value) -> bool:
-    return value is None or (isinstance(value, str) and value.strip() == "") or value == [] or value == {}
+def _is_mojibake(text: str) -> bool:
+    if not _MOJIBAKE_HINT.search(text):
+        return False
+    for codec in ("cp1252", "latin-1"):
+        try:
+            fixed = text.encode(codec).decode("utf-8")
+        except UnicodeError:
+            continue
+        if fixed != text:
+            return True
+    return False
 
 
-def _as_int(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return None
+def row_rules(entity: Entity, record: dict) -> list[Violation]:
+    """Errors GX cannot express on a flat frame."""
+    out = []
+    for f in entity.fields:
+        value = record.get(f.name)
+        if f.type == "json" and f.name == "turns" and isinstance(value, list):  # other types: wrong_type
+            if not (value and all(
+                    isinstance(t, dict) and isinstance(t.get("text"), str) and isinstance(t.get("speaker"), str)
+                    for t in value)):
+                out.append(Violation("malformed_turns", f.name, value))
+    for name in contract.MONEY_FIELDS.get(entity.name, ()):
+        value = record.get(name)
+        if isinstance(value, float) and abs(round(value, 2) - value) > 1e-9:
+            out.append(Violation("amount_precision", name, value))
+    return out
 
 
-def _as_ts(value):
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
+def row_warnings(entity: Entity, record: dict) -> list[Violation]:
+    out = []
+    for f in entity.fields:
+        value = record.get(f.name)
+        texts = [value] if isinstance(value, str) else (
+            [t.get("text") for t in value if isinstance(t, dict) and isinstance(t.get("text"), str)]
+            if f.name == "turns" and isinstance(value, list) else [])
+        for text in texts:
+            if "\ufffd" in text:
+                out.append(Violation("replacement_character", f.name, text))
+                break
+            if _is_mojibake(text):
+                out.append(Violation("suspected_mojibake", f.name, text))
+                break
+    return out
+
+
+def validate_batch(entity: Entity, records: list, now: dt.datetime | None = None,
+                   conflicts: set[tuple[str | None, str | None]] | frozenset = frozenset()
+                   ) -> tuple[list[list[Violation]], list[list[Violation]]]:
+    """(errors per record, warnings per record) for one batch of parsed raw records.
+
+    ``conflicts``: (record id, cursor value) keys known to carry two different contents across
+    batches or loads (the gate finds them in SQL); rows with such a key are quarantined too.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
+    errors: list[list[Violation]] = [[] for _ in records]
+    warnings: list[list[Violation]] = [[] for _ in records]
+    objects = [k for k, r in enumerate(records) if isinstance(r, dict)]
+    for k, r in enumerate(records):
+        if not isinstance(r, dict):
+            errors[k].append(Violation("not_an_object", None, r))
+    dicts = [records[k] for k in objects]
+    failing = suites.validate_records(entity, dicts, now)
+    for pos, k in enumerate(objects):
+        record = records[k]
+        seen = set()
+        for rule, field in failing.get(pos, ()):
+            if (rule, field) not in seen:
+                seen.add((rule, field))
+                errors[k].append(Violation(rule, field, record.get(field) if field else None))
+        for v in row_rules(entity, record):
+            errors[k].append(v)
+        if conflicts and ("duplicate_id_conflict", entity.id_field) not in seen:
+            rid, cur = record.get(entity.id_field), record.get(entity.cursor_field)
+            key = (None if rid is None else str(rid), None if cur is None else str(cur))
+            if key in conflicts:
+                errors[k].append(Violation("duplicate_id_conflict", entity.id_field, rid))
+        warnings[k] = row_warnings(entity, record)
+    return errors, warnings
 
 
 def validate_record(entity: Entity, record, now: dt.datetime | None = None) -> list[Violation]:
-    if not isinstance(record, dict):
-        return [Violation("not_an_object", None, record)]
-    now = now or dt.datetime.now(dt.timezone.utc)
-    out: list[Violation] = []
-    for f in entity.fields:
-        value = record.get(f.name)
-        if _is_blank(value):
-            if f.required:
-                out.append(Violation("missing_required", f.name, value))
-            continue
-        if f.type == "integer" and _as_int(value) is None:
-            out.append(Violation("wrong_type", f.name, value))
-        elif f.type == "number" and (isinstance(value, bool) or not isinstance(value, (int, float))):
-            out.append(Violation("wrong_type", f.name, value))
-        elif f.type == "timestamp":
-            ts = _as_ts(value)
-            if ts is None:
-                out.append(Violation("bad_timestamp", f.name, value))
-            elif ts > now + FUTURE_SLACK:
-                out.append(Violation("future_timestamp", f.name, value))
-            elif ts < EARLIEST:
-                out.append(Violation("timestamp_too_old", f.name, value))
-        elif f.type == "string":
-            if not isinstance(value, str):
-                out.append(Violation("wrong_type", f.name, value))
-            elif "\x00" in value:
-                out.append(Violation("control_characters", f.name, value))
-            elif len(value) > MAX_TEXT_CHARS:
-                out.append(Violation("text_too_long", f.name, value[:50]))
-        elif f.type == "json" and f.name == "turns":
-            if not isinstance(value, list) or not all(isinstance(t, dict) and isinstance(t.get("text"), str)
-                                                      for t in value):
-                out.append(Violation("malformed_turns", f.name, None))
-        allowed = ENUMS.get((entity.name, f.name))
-        if allowed and isinstance(value, str) and value not in allowed:
-            out.append(Violation("not_allowed_value", f.name, value))
-    out.extend(_range_rules(entity, record))
-    return out
-
-
-def _range_rules(entity: Entity, record: dict) -> list[Violation]:
-    out = []
-    if entity.name == "surveys":
-        bounds = SCORE_RANGES.get(record.get("survey_type"))
-        score = _as_int(record.get("score"))
-        if bounds and score is not None and not bounds[0] <= score <= bounds[1]:
-            out.append(Violation("score_out_of_range", "score", record.get("score")))
-    elif entity.name == "reviews":
-        rating = _as_int(record.get("rating"))
-        if rating is not None and not 1 <= rating <= 5:
-            out.append(Violation("rating_out_of_range", "rating", record.get("rating")))
-    elif entity.name == "crm_orders":
-        amount, qty = record.get("amount"), _as_int(record.get("quantity"))
-        if isinstance(amount, (int, float)) and not isinstance(amount, bool) and amount < 0:
-            out.append(Violation("negative_amount", "amount", amount))
-        if qty is not None and qty < 1:
-            out.append(Violation("quantity_out_of_range", "quantity", qty))
-    return out
+    """Every error one record raises on its own (a batch of one; no cross-row rules)."""
+    return validate_batch(entity, [record], now)[0][0]
 
 
 def unknown_fields(entity: Entity, record) -> set[str]:

@@ -19,8 +19,8 @@ from collections import OrderedDict, defaultdict
 import numpy as np
 from flask import Flask, Response, jsonify, request
 
-from cem_pipeline.simulator.faults import FaultInjector, FaultPlan
-from cem_pipeline.simulator.world import HOUR, World
+from cem_pipeline.simulator.faults import RECORD_FAULTS, FaultInjector, FaultPlan
+from cem_pipeline.simulator.world import HOUR, World, iso
 from cem_pipeline.sources.catalog import ENTITIES
 
 MAX_PAGE = 10_000
@@ -78,6 +78,8 @@ class SimulatorState:
         self.served = defaultdict(int)  # entity -> records served (including duplicates)
         self.requests = defaultdict(int)
         self._snapshots: OrderedDict = OrderedDict()
+        self.faulted = defaultdict(dict)  # entity -> {record fault kind: record id it was applied to}
+        self.corrections = defaultdict(dict)  # entity -> {record id: clock when corrected at the source}
 
     def snapshot(self, entity: str, since: int, now: int):
         """Visible records changed after ``since`` at clock ``now``, in cursor order (cached)."""
@@ -147,6 +149,19 @@ def create_app(state: SimulatorState) -> Flask:
         state.faults.set(plan)
         return plan.to_json()
 
+    @app.get("/admin/faulted")
+    def faulted():
+        return {e: dict(kinds) for e, kinds in state.faulted.items()}
+
+    @app.post("/admin/correct")
+    def correct():
+        """The source fixes records: each is served again, as it is now, with ``updated_at`` = the clock."""
+        body = request.get_json(force=True)
+        with state.lock:
+            for rid in body["ids"]:
+                state.corrections[body["entity"]][rid] = state.now
+        return {"corrected": len(body["ids"]), "now_ts": state.now}
+
     @app.get("/admin/stats")
     def stats():
         return {"served": dict(state.served), "requests": dict(state.requests), "now_ts": state.now}
@@ -159,6 +174,19 @@ def create_app(state: SimulatorState) -> Flask:
         return {"written": write_truth(state.world, path, state.now)}
 
     return app
+
+
+def _corrected(state: SimulatorState, entity: str, id_field: str, since: int, now: int) -> list[dict]:
+    """Records corrected at the source inside (since, now], as they are now, re-stamped."""
+    table = state.world.tables[entity]
+    out = []
+    for rid, at in sorted(state.corrections[entity].items()):
+        if since < at <= now:
+            idx = np.flatnonzero(table.ids == rid)[:1]
+            record = table.build(idx, table.t2[idx] <= now)[0]
+            record["updated_at"] = iso(at)
+            out.append(record)
+    return out
 
 
 def _lister(state: SimulatorState, entity: str, id_field: str):
@@ -210,12 +238,27 @@ def _lister(state: SimulatorState, entity: str, id_field: str):
                        for k, r in enumerate(records)]
         if fault == "malformed" and records:
             records[0] = _break_record(records[0], id_field, page_no)
+        kinds = plan.record_faults.get(entity, [])
+        if kinds and lo < len(kinds):
+            out = []
+            for pos, r in enumerate(records, start=lo):
+                if pos < len(kinds) and isinstance(r, dict):
+                    state.faulted[entity][kinds[pos]] = r.get(id_field)
+                    out.extend(RECORD_FAULTS[kinds[pos]].apply(r, id_field))
+                else:
+                    out.append(r)
+            records = out
 
         next_page = page_no + 1
         if fault == "duplicate_page":
             next_page = page_no  # the same page once more
         next_cursor = _encode({**token, "o": next_page}) if next_page < pages else None
+        if next_cursor is None and state.corrections.get(entity):
+            records.extend(_corrected(state, entity, id_field, int(token["s"]), int(token["n"])))
         body = json.dumps({"data": records, "next_cursor": next_cursor}, ensure_ascii=False)
+        if fault == "bad_encoding":  # a UTF-16 body labelled UTF-8: unparsable, fetched again
+            return Response(b"\xff\xfe" + body.encode("utf-16-le"), 200,
+                            {"Content-Type": "application/json; charset=utf-8"})
         if fault == "truncate":
             body = body[: max(1, len(body) // 2)]
         else:
