@@ -10,13 +10,14 @@ from assets.publish import bi_publication
 from assets.raw import raw_assets
 from assets.resources import CemSettings
 from sensors import jobs, schedules, sensors
+from sensors.alerts import deliver_cx_alerts
 
 defs = dg.Definitions(
     assets=[*raw_assets, *masked_assets, cem_dbt_models, quality_report, bi_publication],
     asset_checks=staged_checks,
     jobs=jobs,
     schedules=schedules,
-    sensors=sensors,
+    sensors=[*sensors, deliver_cx_alerts],
     resources={
         "cem": CemSettings(),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

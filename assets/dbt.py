@@ -68,4 +68,6 @@ def cem_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, cem: 
     settings = cem.settings()
     os.environ["CEM_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
     os.environ["CEM_TIMEZONE"] = settings.timezone
-    yield from dbt.cli(["build"], context=context).stream()
+    # The daily job rebuilds everything (incremental marts included); hourly runs are incremental.
+    args = ["build", "--full-refresh"] if context.run.tags.get("cadence") == "daily" else ["build"]
+    yield from dbt.cli(args, context=context).stream()

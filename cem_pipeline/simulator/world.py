@@ -386,6 +386,7 @@ class World:
             stars[r] = true_stars if true_stars else (rng.integers(4, 6) if lab == POS else 3 if lab == NEU
                                                       else rng.integers(1, 3))
         self.review_labels, self.review_lang = labels, langs
+        self.review_stars, self.review_t1, self.review_store = stars, t1, self.order_store[pick]
 
         def build(idx, v2):
             out = []
@@ -543,6 +544,8 @@ class World:
         store_of_tp = rng.integers(0, self.physical_stores, total)
         self.survey_kind, self.survey_channel, self.survey_responded = kind, channel, responded
         self.survey_score_v1, self.survey_score_v2, self.survey_t2 = score, score_v2, t2
+        self.survey_touchpoint, self.survey_person = touchpoint, person
+        self.survey_store = np.where(channel == "store", self.store_ids[store_of_tp], None)
 
         def build(idx, v2):
             out = []
@@ -594,6 +597,28 @@ class World:
                 row["value"] = float(s.mean())
             rows.append(row)
         return pd.DataFrame(rows)
+
+    def truth_feedback(self, now: int) -> pd.DataFrame:
+        """Every visible survey response (current version) and review: local day, channel, touchpoint,
+        store, survey type and score or rating, and the person behind it (for metric marts' truth)."""
+        t = self.tables["surveys"]
+        idx, _, is_v2 = t.visible_current(now)
+        to_day = lambda ts: [dt.datetime.fromtimestamp(d, TZ).date() for d in local_day(ts).tolist()]
+        surveys = pd.DataFrame({
+            "source": "surveys", "record_id": t.ids[idx], "day": to_day(self.survey_responded[idx]),
+            "channel": self.survey_channel[idx], "touchpoint": self.survey_touchpoint[idx],
+            "store_id": self.survey_store[idx], "survey_type": self.survey_kind[idx],
+            "score": np.where(is_v2, self.survey_score_v2[idx], self.survey_score_v1[idx]),
+            "rating": None, "person_id": self.survey_person[idx],
+        })
+        r = self.tables["reviews"]
+        ridx, _, _ = r.visible_current(now)
+        reviews = pd.DataFrame({
+            "source": "reviews", "record_id": r.ids[ridx], "day": to_day(self.review_t1[ridx]),
+            "channel": "review", "touchpoint": "product_review", "store_id": self.review_store[ridx],
+            "survey_type": None, "score": None, "rating": self.review_stars[ridx], "person_id": r.person[ridx],
+        })
+        return pd.concat([surveys, reviews], ignore_index=True)
 
     def truth_records(self, now: int) -> pd.DataFrame:
         """Person behind every visible record, and the label of its text where it has one."""

@@ -1,0 +1,303 @@
+"""Deliver closed-loop alerts once each.
+
+Contract
+--------
+- Source: ``marts.mart_cx_alerts`` (one alert per identified customer per day; ``alert_id`` is a
+  hash of customer key and day, so rebuilding the mart never creates a second alert).
+- Ledger: ``ops.alert_deliveries``, one row per alert_id: status ``delivered`` | ``retrying`` |
+  ``dead`` (gave up after ``max_attempts``), attempts, next attempt time, last error, target.
+  An alert with a ledger row in ``delivered`` or ``dead`` is never sent again.
+- Each send carries ``Idempotency-Key: <alert_id>``: if the process dies after the receiver
+  accepted an alert but before the ledger recorded it, the next tick sends it again with the same
+  key and the receiver drops the duplicate (at-least-once transport, exactly-once effect).
+- A failed send (connection error, timeout, non-2xx) is retried within the tick ``tick_retries``
+  times (short sleeps), then left for a later tick after ``backoff_seconds(attempts)``
+  (exponential, capped).
+- DuckDB takes one writer at a time: connections are opened briefly for reading the pending alerts
+  and for recording each result, never held during HTTP calls.
+- Only the whitelisted, masked fields in ``PAYLOAD_FIELDS`` are ever sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import duckdb
+
+from cem_pipeline import schema
+
+OPS = "ops"
+DELIVERIES_TABLE = f"{OPS}.alert_deliveries"
+ALERTS_TABLE = f"{schema.MARTS}.mart_cx_alerts"
+
+PAYLOAD_FIELDS = (
+    "alert_id", "customer_key", "alert_day", "member_tier", "severity", "priority", "sla_hours",
+    "opened_at", "due_at", "trigger_count", "trigger_kinds", "feedback_ids", "worst_feedback_id",
+    "worst_source", "channel", "store_id", "touchpoint", "journey_stage", "worst_nps_score",
+    "worst_csat_score", "worst_rating", "min_sentiment_score", "feedback_excerpt",
+)
+
+DELIVERY_COLUMNS = """
+    alert_id VARCHAR PRIMARY KEY,
+    status VARCHAR NOT NULL,          -- delivered | retrying | dead
+    attempts INTEGER NOT NULL,
+    first_attempt_at TIMESTAMP,
+    last_attempt_at TIMESTAMP,
+    next_attempt_at TIMESTAMP,
+    delivered_at TIMESTAMP,
+    last_error VARCHAR,
+    target VARCHAR,
+    response_status INTEGER
+"""
+
+
+class DeliveryError(RuntimeError):
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    webhook_url: str | None
+    outbox_path: Path
+    timeout_s: float = 5.0
+    max_attempts: int = 8
+    tick_retries: int = 2
+    tick_retry_sleep_s: float = 0.2
+    backoff_base_s: float = 30.0
+    backoff_max_s: float = 3600.0
+    batch_size: int = 500
+
+
+def alert_settings(environ=None, data_dir: str | Path | None = None) -> AlertSettings:
+    """Settings from CEM_ALERT_* variables. No webhook URL = the embedded outbox file."""
+    env = os.environ if environ is None else environ
+    data = Path(data_dir or env.get("CEM_DATA_DIR") or "data")
+
+    def num(name, default, cast=float):
+        raw = env.get(name)
+        if raw in (None, ""):
+            return default
+        try:
+            value = cast(raw)
+        except ValueError as exc:
+            raise ValueError(f"{name}={raw!r} is not a number") from exc
+        if value < 0:
+            raise ValueError(f"{name} must not be negative")
+        return value
+
+    return AlertSettings(
+        webhook_url=(env.get("CEM_ALERT_WEBHOOK_URL") or None),
+        outbox_path=Path(env.get("CEM_ALERT_OUTBOX") or data / "alerts_outbox.jsonl"),
+        timeout_s=num("CEM_ALERT_TIMEOUT", 5.0),
+        max_attempts=int(num("CEM_ALERT_MAX_ATTEMPTS", 8, int)),
+        tick_retries=int(num("CEM_ALERT_TICK_RETRIES", 2, int)),
+        tick_retry_sleep_s=num("CEM_ALERT_TICK_RETRY_SLEEP", 0.2),
+        backoff_base_s=num("CEM_ALERT_BACKOFF_BASE", 30.0),
+        backoff_max_s=num("CEM_ALERT_BACKOFF_MAX", 3600.0),
+    )
+
+
+def backoff_seconds(attempts: int, base: float, cap: float) -> float:
+    """Wait before the next tick's attempt after ``attempts`` failed ones: base * 2^(attempts-1), capped."""
+    return float(min(cap, base * (2 ** max(0, attempts - 1))))
+
+
+class Transport(Protocol):
+    target: str
+
+    def send(self, payload: dict, idempotency_key: str) -> int: ...
+
+
+class WebhookTransport:
+    """POST the alert as JSON; 2xx is success, anything else raises DeliveryError."""
+
+    def __init__(self, url: str, timeout_s: float = 5.0, session=None):
+        import requests
+
+        self.url, self.timeout_s = url, timeout_s
+        self.target = url.split("?", 1)[0]
+        self.session = session or requests.Session()
+
+    def send(self, payload: dict, idempotency_key: str) -> int:
+        import requests
+
+        try:
+            response = self.session.post(
+                self.url, data=json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8"),
+                headers={"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": idempotency_key},
+                timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
+        if not 200 <= response.status_code < 300:
+            raise DeliveryError(f"HTTP {response.status_code}: {response.text[:200]}", response.status_code)
+        return response.status_code
+
+
+class OutboxTransport:
+    """The embedded default: append each alert as one JSON line (with its idempotency key)."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.target = f"file:{self.path}"
+
+    def send(self, payload: dict, idempotency_key: str) -> int:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        line = json.dumps({"idempotency_key": idempotency_key, "alert": payload}, ensure_ascii=False, default=str)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        return 200
+
+
+def make_transport(settings: AlertSettings) -> Transport:
+    if settings.webhook_url:
+        return WebhookTransport(settings.webhook_url, settings.timeout_s)
+    return OutboxTransport(settings.outbox_path)
+
+
+def _jsonable(value):
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def payload_of(row: dict) -> dict:
+    """The webhook body: the whitelisted masked fields of one mart_cx_alerts row."""
+    return {k: _jsonable(row.get(k)) for k in PAYLOAD_FIELDS if k in row}
+
+
+@dataclass
+class DeliveryReport:
+    considered: int = 0
+    delivered: list[str] = field(default_factory=list)
+    retrying: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
+    skipped_reason: str | None = None
+
+    def summary(self) -> str:
+        if self.skipped_reason:
+            return self.skipped_reason
+        return (f"{self.considered} pending alert(s): {len(self.delivered)} delivered, "
+                f"{len(self.retrying)} to retry, {len(self.dead)} given up")
+
+
+def _connect(path: Path, read_only: bool, attempts: int = 5):
+    for k in range(attempts):
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException:
+            if k == attempts - 1:
+                raise
+            time.sleep(0.2 * (k + 1))
+
+
+def _ensure_ledger(con) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {OPS}")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DELIVERIES_TABLE} ({DELIVERY_COLUMNS})")
+
+
+def _pending(warehouse: Path, now: dt.datetime, limit: int) -> list[dict]:
+    con = _connect(warehouse, read_only=False)
+    try:
+        _ensure_ledger(con)
+        exists = con.execute("SELECT count(*) FROM information_schema.tables "
+                             "WHERE table_schema = ? AND table_name = ?", [schema.MARTS, "mart_cx_alerts"]).fetchone()[0]
+        if not exists:
+            return []
+        cur = con.execute(f"""
+            SELECT a.*, coalesce(d.attempts, 0) AS _attempts
+            FROM {ALERTS_TABLE} AS a
+            LEFT JOIN {DELIVERIES_TABLE} AS d USING (alert_id)
+            WHERE d.alert_id IS NULL OR (d.status = 'retrying' AND d.next_attempt_at <= ?)
+            ORDER BY a.opened_at, a.alert_id
+            LIMIT ?""", [now, limit])
+        names = [c[0] for c in cur.description]
+        return [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
+def _record(warehouse: Path, alert_id: str, status: str, attempts: int, now: dt.datetime,
+            next_at: dt.datetime | None, error: str | None, target: str, code: int | None) -> None:
+    con = _connect(warehouse, read_only=False)
+    try:
+        con.execute(f"""
+            INSERT INTO {DELIVERIES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (alert_id) DO UPDATE SET
+                status = excluded.status, attempts = excluded.attempts, last_attempt_at = excluded.last_attempt_at,
+                next_attempt_at = excluded.next_attempt_at, delivered_at = excluded.delivered_at,
+                last_error = excluded.last_error, target = excluded.target,
+                response_status = excluded.response_status""",
+                    [alert_id, status, attempts, now, now, next_at, now if status == "delivered" else None,
+                     error, target, code])
+    finally:
+        con.close()
+
+
+def deliver_pending(warehouse: str | Path, transport: Transport, settings: AlertSettings,
+                    now: Callable[[], dt.datetime] | None = None, sleep: Callable[[float], None] = time.sleep
+                    ) -> DeliveryReport:
+    """Send every alert not yet delivered (and due for a retry), once; record each outcome."""
+    warehouse = Path(warehouse)
+    clock = now or (lambda: dt.datetime.now())
+    report = DeliveryReport()
+    if not warehouse.exists():
+        report.skipped_reason = f"no warehouse at {warehouse} yet"
+        return report
+    try:
+        pending = _pending(warehouse, clock(), settings.batch_size)
+    except duckdb.IOException as exc:
+        report.skipped_reason = f"warehouse busy, next tick: {exc}"
+        return report
+    report.considered = len(pending)
+    for row in pending:
+        alert_id = row["alert_id"]
+        attempts = int(row.pop("_attempts"))
+        payload = payload_of(row)
+        error, code = None, None
+        for k in range(settings.tick_retries + 1):
+            attempts += 1
+            try:
+                code = transport.send(payload, idempotency_key=alert_id)
+                error = None
+                break
+            except DeliveryError as exc:
+                error, code = str(exc), exc.status
+                if k < settings.tick_retries:
+                    sleep(settings.tick_retry_sleep_s * (2 ** k))
+        t = clock()
+        if error is None:
+            _record(warehouse, alert_id, "delivered", attempts, t, None, None, transport.target, code)
+            report.delivered.append(alert_id)
+        elif attempts >= settings.max_attempts:
+            _record(warehouse, alert_id, "dead", attempts, t, None, error, transport.target, code)
+            report.dead.append(alert_id)
+        else:
+            wait = backoff_seconds(attempts, settings.backoff_base_s, settings.backoff_max_s)
+            _record(warehouse, alert_id, "retrying", attempts, t, t + dt.timedelta(seconds=wait), error,
+                    transport.target, code)
+            report.retrying.append(alert_id)
+    return report
+
+
+def delivery_status(warehouse: str | Path):
+    """The delivery ledger as a DataFrame (empty when nothing was sent yet)."""
+    con = _connect(Path(warehouse), read_only=False)
+    try:
+        _ensure_ledger(con)
+        return con.execute(f"SELECT * FROM {DELIVERIES_TABLE} ORDER BY alert_id").df()
+    finally:
+        con.close()

@@ -1,0 +1,77 @@
+{{ config(materialized='view') }}
+-- fct_feedback placed on the customer journey (seed journey_touchpoints), with the customer's key
+-- when identity resolution provides one, sentiment when ml.sentiment_scores exists, and a
+-- negative flag per record. A view: the incremental marts push their day filter into it.
+{%- set fct_columns = [] %}
+{%- set sentiment = none %}
+{%- if execute %}
+    {%- for c in adapter.get_columns_in_relation(ref('fct_feedback')) %}{% do fct_columns.append(c.name | lower) %}{% endfor %}
+    {%- set sentiment = adapter.get_relation(database=target.database, schema='ml', identifier='sentiment_scores') %}
+{%- endif %}
+{%- set has_key = 'customer_key' in fct_columns %}
+with feedback as (
+    select * from {{ ref('fct_feedback') }}
+),
+
+journey as (
+    select touchpoint, journey_stage, channel as journey_channel from {{ ref('journey_touchpoints') }}
+),
+
+stages as (
+    select journey_stage, stage_order from {{ ref('journey_stages') }}
+),
+
+{% if sentiment is not none %}
+sentiment as (
+    -- one score per record: the text's score, or the mean over a call's turns
+    select source, record_id, avg(sentiment_score) as sentiment_score,
+           min(sentiment_score) as sentiment_score_min,
+           mode(sentiment_label) as sentiment_label
+    from {{ sentiment }}
+    group by source, record_id
+),
+{% endif %}
+
+placed as (
+    select
+        f.feedback_id,
+        f.source,
+        f.record_id,
+        f.feedback_day,
+        f.occurred_at,
+        f.channel,
+        coalesce(f.store_id, '(none)') as store_id,
+        coalesce(f.touchpoint, '(unknown)') as touchpoint,
+        coalesce(j.journey_stage, '(unmapped)') as journey_stage,
+        coalesce(s.stage_order, 99) as stage_order,
+        f.survey_type,
+        f.score,
+        f.rating,
+        f.feedback_text,
+        f.lang,
+        {% if has_key %}f.customer_key{% else %}cast(null as bigint) as customer_key{% endif %},
+        {% if sentiment is not none %}
+        sn.sentiment_score, sn.sentiment_score_min, sn.sentiment_label
+        {% else %}
+        cast(null as double) as sentiment_score, cast(null as double) as sentiment_score_min,
+        cast(null as varchar) as sentiment_label
+        {% endif %}
+    from feedback as f
+    left join journey as j on j.touchpoint = f.touchpoint
+    left join stages as s on s.journey_stage = j.journey_stage
+    {% if sentiment is not none %}
+    left join sentiment as sn on sn.source = f.source and sn.record_id = f.record_id
+    {% endif %}
+)
+
+select
+    *,
+    -- negative experience: NPS detractor, CSAT 1-2, CES 1-3, review 1-2 stars, else a negative text
+    case
+        when survey_type = 'nps' then score <= 6
+        when survey_type = 'csat' then score <= 2
+        when survey_type = 'ces' then score <= 3
+        when rating is not null then rating <= 2
+        when sentiment_label is not null then sentiment_label = 'negative'
+    end as is_negative
+from placed

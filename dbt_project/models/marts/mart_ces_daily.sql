@@ -1,0 +1,53 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feedback_day',
+          on_schema_change='sync_all_columns') }}
+-- CES (mean of the 1-7 "easy to..." agreement scale) per local day x channel x store x touchpoint x
+-- journey stage, with n, the sample standard deviation, a normal 95% interval (1.96 * sd / sqrt(n);
+-- null for n = 1) and a small-n flag.
+with responses as (
+    select feedback_day, feedback_id, channel, store_id, touchpoint, journey_stage, score
+    from {{ ref('int_feedback__journey') }}
+    where survey_type = 'ces' and score between 1 and 7
+),
+
+fingerprint as (
+    {{ day_fingerprint('responses', ['feedback_id', 'score', 'channel', 'store_id', 'touchpoint', 'journey_stage']) }}
+),
+
+counted as (
+    select
+        feedback_day,
+        channel,
+        store_id,
+        touchpoint,
+        journey_stage,
+        count(*) as n,
+        sum(score) as score_sum,
+        avg(score) as ces,
+        stddev_samp(score) as ces_sd,
+        count(*) filter (where score <= 3) as difficult
+    from responses
+    {% if is_incremental() %}
+    where feedback_day in ({{ changed_days('fingerprint') }})
+    {% endif %}
+    group by 1, 2, 3, 4, 5
+)
+
+select
+    c.feedback_day,
+    c.channel,
+    c.store_id,
+    c.touchpoint,
+    c.journey_stage,
+    c.n,
+    c.score_sum,
+    c.difficult,
+    round(c.ces, 6) as ces,
+    round(c.ces_sd, 6) as ces_sd,
+    round(1.96 * c.ces_sd / sqrt(c.n), 6) as ces_margin_of_error,
+    round(c.ces - 1.96 * c.ces_sd / sqrt(c.n), 6) as ces_ci_low,
+    round(c.ces + 1.96 * c.ces_sd / sqrt(c.n), 6) as ces_ci_high,
+    c.n < {{ var('small_n_threshold') }} as small_n,
+    f._day_records,
+    f._day_hash
+from counted as c
+inner join fingerprint as f on f.feedback_day = c.feedback_day

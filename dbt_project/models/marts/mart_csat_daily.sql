@@ -1,0 +1,49 @@
+{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feedback_day',
+          on_schema_change='sync_all_columns') }}
+-- CSAT (share of 4-5 answers on the 1-5 scale) per local day x channel x store x touchpoint x journey
+-- stage, with n, the 95% Wilson interval, the normal margin of error and a small-n flag.
+with responses as (
+    select feedback_day, feedback_id, channel, store_id, touchpoint, journey_stage, score
+    from {{ ref('int_feedback__journey') }}
+    where survey_type = 'csat' and score between 1 and 5
+),
+
+fingerprint as (
+    {{ day_fingerprint('responses', ['feedback_id', 'score', 'channel', 'store_id', 'touchpoint', 'journey_stage']) }}
+),
+
+counted as (
+    select
+        feedback_day,
+        channel,
+        store_id,
+        touchpoint,
+        journey_stage,
+        count(*) as n,
+        count(*) filter (where score >= 4) as satisfied,
+        count(*) filter (where score <= 2) as dissatisfied
+    from responses
+    {% if is_incremental() %}
+    where feedback_day in ({{ changed_days('fingerprint') }})
+    {% endif %}
+    group by 1, 2, 3, 4, 5
+)
+
+select
+    c.feedback_day,
+    c.channel,
+    c.store_id,
+    c.touchpoint,
+    c.journey_stage,
+    c.n,
+    c.satisfied,
+    c.dissatisfied,
+    round(c.satisfied * 1.0 / c.n, 6) as csat,
+    {{ share_margin_of_error('c.satisfied', 'c.n') }} as csat_margin_of_error,
+    {{ wilson_low('c.satisfied', 'c.n') }} as csat_ci_low,
+    {{ wilson_high('c.satisfied', 'c.n') }} as csat_ci_high,
+    c.n < {{ var('small_n_threshold') }} as small_n,
+    f._day_records,
+    f._day_hash
+from counted as c
+inner join fingerprint as f on f.feedback_day = c.feedback_day
