@@ -29,6 +29,7 @@ from cem_pipeline.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 LANDING_MEMORY_LIMIT = "256MB"
+FUTURE_CURSOR_SLACK = dt.timedelta(days=1)
 LANDING_SCHEMA = pa.schema([
     ("record_id", pa.string()), ("source_updated_at", pa.string()), ("_record", pa.string()),
     ("_record_hash", pa.string()), ("_page_cursor", pa.string()), ("_page_no", pa.int32()),
@@ -71,6 +72,7 @@ def page_to_arrow(page: Page, entity: Entity) -> tuple[pa.Table, dt.datetime | N
     """One page as an Arrow table, plus the greatest cursor value in it (and its text)."""
     ids, cursors, bodies, hashes, rows = [], [], [], [], []
     best, best_text = None, None
+    latest_plausible = dt.datetime.now(dt.timezone.utc) + FUTURE_CURSOR_SLACK
     for k, record in enumerate(page.records):
         body = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
         rid = record.get(entity.id_field) if isinstance(record, dict) else None
@@ -81,6 +83,8 @@ def page_to_arrow(page: Page, entity: Entity) -> tuple[pa.Table, dt.datetime | N
         hashes.append(hashlib.blake2b(body, digest_size=16).hexdigest())
         rows.append(k)
         ts = _parse_ts(cur)
+        if ts is not None and ts > latest_plausible:
+            ts = None  # a cursor value in the future is a broken record, not a watermark
         if ts is not None and (best is None or ts > best):
             best, best_text = ts, cur
     n = len(rows)

@@ -8,6 +8,8 @@ trace), then committed together with the rows it wrote.
 
 from __future__ import annotations
 
+import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -52,20 +54,34 @@ class WarehouseError(RuntimeError):
 class Warehouse:
     """A DuckDB file. Connections are short-lived so dbt and other processes can take turns."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, lock_timeout_s: float | None = None):
         self.path = Path(path)
+        if lock_timeout_s is None:
+            lock_timeout_s = float(os.environ.get("CEM_WAREHOUSE_LOCK_TIMEOUT", "120"))
+        self.lock_timeout_s = lock_timeout_s
+
+    def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:
+        """Open the file; while another process holds its write lock, wait (up to lock_timeout_s)."""
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.05
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only)
+            except duckdb.IOException as exc:
+                if "lock" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise WarehouseError(
+                        f"cannot open the warehouse {self.path}: {exc}. Another process holds it for writing "
+                        f"(a running job or an open DuckDB shell) and did not let go within "
+                        f"{self.lock_timeout_s:.0f} s; wait for it, close it, or raise CEM_WAREHOUSE_LOCK_TIMEOUT."
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 1.0)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            con = duckdb.connect(str(self.path), read_only=read_only)
-        except duckdb.IOException as exc:
-            raise WarehouseError(
-                f"cannot open the warehouse {self.path}: {exc}. Another process may hold it for writing "
-                "(a running job or an open DuckDB shell); wait for it or close it."
-            ) from exc
+        con = self._open(read_only)
         try:
             yield con
         finally:
