@@ -5,6 +5,7 @@ from dagster_dbt import DbtCliResource
 
 from assets.dbt import cem_dbt_models, dbt_executable, dbt_project
 from assets.gates import masked_assets
+from assets.ml import ml_assets
 from assets.quality import quality_report, staged_checks
 from assets.publish import bi_publication
 from assets.raw import raw_assets
@@ -13,7 +14,7 @@ from sensors import jobs, schedules, sensors
 from sensors.alerts import deliver_cx_alerts
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *masked_assets, cem_dbt_models, quality_report, bi_publication],
+    assets=[*raw_assets, *masked_assets, *ml_assets, cem_dbt_models, quality_report, bi_publication],
     asset_checks=staged_checks,
     jobs=jobs,
     schedules=schedules,

@@ -10,8 +10,10 @@ Commands::
     cem sentiment score INPUT --text-column text --output OUTPUT [--model-dir DIR] [--batch-size 32]
     cem sentiment build [--data-dir DIR] [--out-dir data/models] [--config demo|full] [--seed 7]
 
-The model for ``score`` is ``--model-dir``, else ``CEM_SENTIMENT_MODEL``, else the newest demo model
-under ``CEM_MODEL_DIR`` (default ``data/models``), else a demo model is built there first.
+The model for ``score`` is ``--model-dir``, else ``CEM_SENTIMENT_MODEL``, else the pipeline's current model
+(``CURRENT.json`` written by the ``sentiment_model`` asset), else the newest demo model under the model root
+(``CEM_MODEL_DIR``, else ``$CEM_DATA_DIR/models``, default ``data/models``), else a demo model is built there
+first. Scoring goes through the same ``load_scorer`` as the pipeline's scoring asset.
 """
 
 from __future__ import annotations
@@ -38,14 +40,14 @@ def _format(path: Path) -> str:
 
 def resolve_model_dir(model_dir: str | Path | None = None) -> Path:
     from cem_pipeline.nlp.data import default_data_dir
-    from cem_pipeline.nlp.model import build_sentiment_model, default_model_root, latest_model_dir
+    from cem_pipeline.nlp.model import build_sentiment_model, current_model_dir, default_model_root, latest_model_dir
     from cem_pipeline.nlp.scoring import ENV_MODEL
 
     if model_dir:
         return Path(model_dir)
     if os.environ.get(ENV_MODEL):
         return Path(os.environ[ENV_MODEL])
-    found = latest_model_dir()
+    found = current_model_dir() or latest_model_dir()
     if found:
         return found
     data_dir = default_data_dir()

