@@ -12,7 +12,6 @@
   left them (the dbt on-run-start hook ``create_ml_tables`` creates them empty on a fresh warehouse).
 """
 
-from __future__ import annotations
 
 import json
 import os
