@@ -4,6 +4,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 
 from assets.dbt import cem_dbt_models, dbt_executable, dbt_project
+from assets.freshness import with_mart_freshness
 from assets.gates import masked_assets
 from assets.ml import ml_assets
 from assets.quality import quality_report, staged_checks
@@ -14,7 +15,8 @@ from sensors import jobs, schedules, sensors
 from sensors.alerts import deliver_cx_alerts
 
 defs = dg.Definitions(
-    assets=[*raw_assets, *masked_assets, *ml_assets, cem_dbt_models, quality_report, bi_publication],
+    assets=with_mart_freshness([*raw_assets, *masked_assets, *ml_assets, cem_dbt_models, quality_report,
+                                bi_publication]),
     asset_checks=staged_checks,
     jobs=jobs,
     schedules=schedules,

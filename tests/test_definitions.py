@@ -53,3 +53,15 @@ def test_every_asset_explains_itself():
         if not name.startswith(("raw_", "masked_")):
             continue
         assert node.description, f"{name} has no description"
+
+
+def test_every_published_mart_has_a_freshness_expectation():
+    from definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    marts = [k for k in graph.get_all_asset_keys() if k.to_user_string().startswith(("mart_", "fct_", "dim_"))]
+    assert len(marts) >= 2
+    for key in marts:
+        policy = graph.get(key).freshness_policy
+        assert policy is not None, f"{key.to_user_string()} has no freshness policy"
+        assert policy.warn_window.total_seconds() == 2 * 3600

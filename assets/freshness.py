@@ -1,0 +1,20 @@
+"""Freshness expectations: every published mart is rebuilt by the hourly job, so the UI warns when one
+has not been updated for two hours and marks it failed after six."""
+
+from datetime import timedelta
+
+import dagster as dg
+
+PUBLISHED_PREFIXES = ("mart_", "fct_", "dim_")
+MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6), warn_window=timedelta(hours=2))
+
+
+def _with_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
+    if spec.key.to_user_string().startswith(PUBLISHED_PREFIXES):
+        return spec.replace_attributes(freshness_policy=MART_FRESHNESS)
+    return spec
+
+
+def with_mart_freshness(assets):
+    """The same assets, with the freshness policy attached to every published mart."""
+    return dg.map_asset_specs(_with_freshness, assets)
