@@ -44,7 +44,26 @@ unioned as (
 )
 
 select
-    source || ':' || record_id as feedback_id,
-    *,
-    cast(occurred_at as date) as feedback_day
+    unioned.source || ':' || unioned.record_id as feedback_id,
+    unioned.*,
+    cast(unioned.occurred_at as date) as feedback_day,
+    -- identity: the customer behind the feedback (int_identity__record_keys); null = anonymous
+    identity.customer_key,
+    identity.customer_key is null as is_anonymous,
+    -- sentiment (ML assets, ml.*): the text's own score; for a call, the customer-weighted score of its turns
+    coalesce(call_sentiment.sentiment_label, text_sentiment.sentiment_label) as sentiment_label,
+    coalesce(call_sentiment.sentiment_score, text_sentiment.sentiment_score) as sentiment_score,
+    call_sentiment.improved as call_sentiment_improved,
+    coalesce(call_sentiment.model_id, text_sentiment.model_id) as sentiment_model_id
 from unioned
+left join {{ ref('int_identity__record_keys') }} as identity
+    on identity.entity = case unioned.source when 'social' then 'social_posts' else unioned.source end
+    and identity.record_id = unioned.record_id
+left join {{ source('ml', 'sentiment_scores') }} as text_sentiment
+    on unioned.source <> 'calls'
+    and text_sentiment.source = unioned.source
+    and text_sentiment.record_id = unioned.record_id
+    and text_sentiment.turn is null
+left join {{ source('ml', 'call_sentiment') }} as call_sentiment
+    on unioned.source = 'calls'
+    and call_sentiment.call_id = unioned.record_id

@@ -8,6 +8,7 @@ renamed as (
         record_id as customer_id,
         {{ json_str('name_token') }} as name_token,
         {{ json_str('phone_token') }} as phone_token,
+        {{ json_str('phone_masked_token') }} as phone_masked_token,
         {{ json_str('email_token') }} as email_token,
         {{ json_str('weibo_handle_token') }} as weibo_handle_token,
         -- strings (masked display forms only)

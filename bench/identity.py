@@ -1,0 +1,171 @@
+"""Identity resolution benchmark: pairwise precision/recall against the simulator's truth, and time.
+
+    .venv/bin/python bench/identity.py                 # 20k quality + timing at 20k, 200k, 1M
+    .venv/bin/python bench/identity.py --sizes 20000   # quick
+
+The evidence table (``entity, record_id, kind, token``, what ``int_identity__evidence`` holds) is
+built straight from the simulator's World without the HTTP path: every visible record is built by the
+World, and each identifier is turned into a token with the real ``Tokenizer`` (normalization + HMAC),
+exactly as the privacy gate does; member ids become member tokens as in ``masked.crm_members``.
+Timed: ``cem_pipeline.identity.resolve`` (graph, connected components, attachments) plus
+``assign_keys`` (first run, empty key map), i.e. the work of the dbt Python models
+``int_identity__resolution`` and ``int_identity__key_map``; building the World and tokenizing are not.
+
+Pairwise figures: over records with a known person (truth ``person_id >= 0``) that carry at least one
+identifier token; a pair is "same person" in truth, and predicted when both records got the same
+non-null customer_key. Records with no identifier (anonymous) are counted and reported separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cem_pipeline.identity import assign_keys, record_keys, resolve  # noqa: E402
+from cem_pipeline.privacy import Tokenizer  # noqa: E402
+from cem_pipeline.simulator.world import World  # noqa: E402
+
+KEY = "bench-key-0123456789abcdef0123456789abcdef"
+# entity -> [(source field, evidence kind, tokenizer role or None for a plain id)]
+FIELDS = {
+    "crm_customers": [("customer_id", "customer_id", None), ("name", "name", "name"), ("phone", "phone", "phone"),
+                      ("phone", "phone_masked", "masked_phone"), ("email", "email", "email"),
+                      ("weibo_handle", "handle", "social_handle")],
+    "crm_members": [("customer_id", "customer_id", None), ("wechat_union_id", "wechat", "wechat_id")],
+    "crm_orders": [("order_id", "order", None), ("customer_id", "customer_id", None),
+                   ("member_id", "member", "member_id")],
+    "reviews": [("order_id", "order", None), ("nickname", "nickname", "nickname"),
+                ("buyer_phone_masked", "phone_masked", "masked_phone")],
+    "social_posts": [("handle", "handle", "social_handle")],
+    "calls": [("caller_phone", "phone", "phone"), ("member_id", "member", "member_id")],
+    "surveys": [("member_id", "member", "member_id"), ("phone", "phone", "phone"), ("email", "email", "email"),
+                ("order_id", "order", None)],
+}
+ID_FIELD = {"crm_customers": "customer_id", "crm_members": "member_id", "crm_orders": "order_id",
+            "reviews": "review_id", "social_posts": "post_id", "calls": "call_id", "surveys": "response_id"}
+
+
+def masked_phone_of(value: str | None) -> str | None:
+    from cem_pipeline.privacy.masks import mask_phone
+    return mask_phone(value) if value else None
+
+
+def world_evidence(world: World, now: int, tokenizer: Tokenizer, chunk: int = 50_000):
+    """(evidence, records): the evidence table and one row per record with its truth person."""
+    ev_parts, rec_parts = [], []
+    for entity, fields in FIELDS.items():
+        table = world.tables[entity]
+        idx, _, is_v2 = table.visible_current(now)
+        for lo in range(0, len(idx), chunk):
+            rows = table.build(idx[lo:lo + chunk], is_v2[lo:lo + chunk])
+            ent, rid, kind, tok = [], [], [], []
+            own = []
+            for r in rows:
+                rec_id = r[ID_FIELD[entity]]
+                if entity == "crm_members":
+                    rec_id = tokenizer.token("member_id", rec_id)
+                own.append(rec_id)
+                for src, k, role in fields:
+                    v = r.get(src)
+                    if v is None:
+                        continue
+                    if role == "masked_phone" and entity == "crm_customers":
+                        v = masked_phone_of(v)
+                    t = v if role is None else tokenizer.token(role, v)
+                    if t is None:
+                        continue
+                    ent.append(entity), rid.append(rec_id), kind.append(k), tok.append(t)
+                if entity in ("crm_orders", "crm_customers"):
+                    pass
+            ev_parts.append(pd.DataFrame({"entity": ent, "record_id": rid, "kind": kind, "token": tok}))
+            rec_parts.append(pd.DataFrame({"entity": entity, "record_id": own,
+                                           "person_id": table.person[idx[lo:lo + chunk]]}))
+    # Every anchor must appear even without identifiers: add its own id row.
+    records = pd.concat(rec_parts, ignore_index=True)
+    anchors = records[records.entity == "crm_customers"]
+    own = pd.DataFrame({"entity": "crm_customers", "record_id": anchors.record_id, "kind": "self",
+                        "token": anchors.record_id})
+    members = records[records.entity == "crm_members"]
+    own_m = pd.DataFrame({"entity": "crm_members", "record_id": members.record_id, "kind": "self",
+                          "token": members.record_id})
+    evidence = pd.concat(ev_parts + [own, own_m], ignore_index=True)
+    return evidence, records
+
+
+def pairs(sizes: pd.Series) -> int:
+    s = sizes.to_numpy(dtype=np.int64)
+    return int((s * (s - 1) // 2).sum())
+
+
+def pairwise(records: pd.DataFrame) -> dict:
+    """records: person_id, customer_key (NaN = unmatched)."""
+    truth = pairs(records.groupby("person_id").size())
+    keyed = records.dropna(subset=["customer_key"])
+    predicted = pairs(keyed.groupby("customer_key").size())
+    tp = pairs(keyed.groupby(["person_id", "customer_key"]).size())
+    return {"true_pairs": truth, "predicted_pairs": predicted, "tp": tp,
+            "precision": tp / predicted if predicted else 1.0, "recall": tp / truth if truth else 1.0}
+
+
+def evaluate(world: World, now: int, max_anchors: int, weak: bool, evidence=None, records=None) -> dict:
+    if evidence is None:
+        evidence, records = world_evidence(world, now, Tokenizer(KEY))
+    t0 = time.perf_counter()
+    res = resolve(evidence, max_anchors_per_token=max_anchors, weak_evidence=weak)
+    history = assign_keys(res, None)
+    seconds = time.perf_counter() - t0
+    keyed = record_keys(res, history)
+    merged = records.merge(keyed[["entity", "record_id", "customer_key", "match_rule"]],
+                           on=["entity", "record_id"], how="left")
+    identified = set(zip(evidence[evidence.kind != "self"].entity, evidence[evidence.kind != "self"].record_id))
+    merged["has_identifier"] = [(e, r) in identified for e, r in zip(merged.entity, merged.record_id)]
+    known = merged[merged.person_id >= 0]
+    scored = known[known.has_identifier]
+    out = pairwise(scored)
+    out.update(seconds=seconds, records=len(merged), known=len(known), scored=len(scored),
+               no_identifier=int((~known.has_identifier).sum()),
+               unknown_person=int((merged.person_id < 0).sum()),
+               scored_unmatched=int(scored.customer_key.isna().sum()),
+               customers=int(keyed[keyed.is_anchor].customer_key.nunique()),
+               people=world.n_people)
+    # Entities where records stay unmatched, for the report.
+    out["unmatched_by_entity"] = scored[scored.customer_key.isna()].entity.value_counts().to_dict()
+    return out
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="20000,200000,1000000")
+    parser.add_argument("--seed", type=int, default=20261124)
+    parser.add_argument("--max-anchors", type=int, default=6)
+    args = parser.parse_args(argv)
+    for n in [int(s) for s in args.sizes.split(",")]:
+        t0 = time.perf_counter()
+        world = World(seed=args.seed, customers=n)
+        now = world.initial_now
+        evidence, records = world_evidence(world, now, Tokenizer(KEY))
+        print(f"\n== {n:,} people: world + tokens {time.perf_counter() - t0:.1f}s, "
+              f"{len(records):,} records, {len(evidence):,} evidence rows", flush=True)
+        variants = [(args.max_anchors, True)]
+        if n <= 20000:
+            variants += [(args.max_anchors, False), (10**9, True)]
+        for cap, weak in variants:
+            r = evaluate(world, now, cap, weak, evidence, records)
+            print(f"cap={cap if cap < 10**9 else 'none'} weak={weak}: resolve+keys {r['seconds']:.2f}s | "
+                  f"precision {r['tp']:,}/{r['predicted_pairs']:,} = {r['precision']:.5f} | "
+                  f"recall {r['tp']:,}/{r['true_pairs']:,} = {r['recall']:.5f} | "
+                  f"scored {r['scored']:,} of {r['known']:,} known-person records "
+                  f"({r['no_identifier']:,} without identifier; {r['unknown_person']:,} with no person) | "
+                  f"unmatched scored {r['scored_unmatched']:,} {r['unmatched_by_entity']} | "
+                  f"customer_keys {r['customers']:,}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
