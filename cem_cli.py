@@ -71,6 +71,7 @@ def cmd_demo(args) -> int:
         from definitions import defs
 
         print(f"Simulator on {sim.url}. Materializing the whole graph in process...", flush=True)
+        _announce_sentiment_model()
         with dg.DagsterInstance.get() as instance:
             result = defs.resolve_job_def("daily_cx_rebuild").execute_in_process(
                 instance=instance, raise_on_error=False,
@@ -80,6 +81,20 @@ def cmd_demo(args) -> int:
         return 0 if result.success else 1
     finally:
         sim.stop()
+
+
+def _announce_sentiment_model() -> None:
+    """The daily job includes the ml group: say when its first run has to train the demo model."""
+    from cem_pipeline.nlp.model import current_model_dir, latest_model_dir
+    from cem_pipeline.nlp.scoring import ENV_MODEL
+
+    if os.environ.get(ENV_MODEL):
+        print(f"Sentiment: scoring with {ENV_MODEL}={os.environ[ENV_MODEL]}.", flush=True)
+    elif current_model_dir() is None and latest_model_dir() is None:
+        print("Sentiment: first run, so the demo sentiment model is built now (a few minutes on CPU, offline); "
+              "later runs reuse it.", flush=True)
+    else:
+        print("Sentiment: reusing the built demo model (rebuilt only when its version changes).", flush=True)
 
 
 def cmd_ui(args) -> int:

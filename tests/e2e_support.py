@@ -12,6 +12,7 @@ import duckdb
 import pandas as pd
 
 from cem_pipeline.simulator.server import SimulatorServer
+from tests.ml_support import tiny_sentiment_model
 
 TEST_PII_KEY = "test-key-0123456789abcdef0123456789abcdef"
 STAGING_OF = {  # entity -> (staging model, its key column)
@@ -37,6 +38,9 @@ def pipeline_env(sim: SimulatorServer, workdir: Path, **extra) -> dict[str, str]
         "CEM_HTTP_READ_TIMEOUT": "5",
         "CEM_HTTP_BACKOFF_FACTOR": "0.01",
         "CEM_HTTP_BACKOFF_MAX": "0.2",
+        # The ml group runs in the daily job: score with a tiny random checkpoint (milliseconds, no
+        # training); tests/test_ml_e2e.py covers the ml assets themselves.
+        "CEM_SENTIMENT_MODEL": str(tiny_sentiment_model()),
     }
     env.update(extra)
     return env

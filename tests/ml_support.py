@@ -31,14 +31,18 @@ def tiny_sentiment_model(path: Path = TINY_DIR) -> Path:
                         pad_token_id=tokenizer.pad_token_id)
     model = BertForSequenceClassification(config)
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.parent.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        import shutil
+    import shutil
 
-        shutil.rmtree(path)
-    os.replace(tmp, path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if path.exists() and not (path / "model.safetensors").is_file():
+            shutil.rmtree(path)  # a broken leftover
+        os.replace(tmp, path)
+    except OSError:  # another process finished first
+        shutil.rmtree(tmp, ignore_errors=True)
     return path
 
 

@@ -6,6 +6,9 @@
 -- the sentiment worker's intermediate.int_topic_mentions (source, record_id, topic) when that table
 -- exists; a review / post / call mention is placed on the topic's default touchpoint (seed
 -- topic_touchpoints), a survey mention on the survey's touchpoint.
+-- depends_on: {{ ref('topic_touchpoints') }}
+-- depends_on: {{ ref('int_topic_mentions') }}
+{#- (the hints: the refs below sit in a conditional block, and int_topic_mentions must be built first) #}
 {%- set mentions = none %}
 {%- if execute %}
     {%- set mentions = adapter.get_relation(database=target.database, schema='intermediate', identifier='int_topic_mentions') %}
