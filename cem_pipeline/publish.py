@@ -21,6 +21,9 @@ from cem_pipeline import schema
 from cem_pipeline.warehouse import Warehouse
 
 
+BI_STORAGE_VERSION = "v1.0.0"  # the DuckDB storage format of the BI file (readable by DuckDB >= 1.0)
+
+
 @dataclass
 class PublishResult:
     bi_file: Path
@@ -64,7 +67,9 @@ def publish(warehouse: Warehouse, bi_file: Path, parquet_dir: Path, manifest_pat
                 "SELECT table_schema, table_name FROM information_schema.tables WHERE table_catalog = 'wh' AND "
                 f"table_schema IN ({', '.join(_quote(s) for s in schemas)}) AND table_type = 'BASE TABLE' "
                 "ORDER BY 1, 2").fetchall()
-            con.execute(f"ATTACH {_quote(str(tmp))} AS bi")
+            # BI tools embed their own DuckDB (Evidence's Node driver is 1.4.x): write the storage format
+            # every DuckDB >= 1.0 reads, not this library's newest one.
+            con.execute(f"ATTACH {_quote(str(tmp))} AS bi (STORAGE_VERSION {_quote(BI_STORAGE_VERSION)})")
             try:
                 for schema_name, table in tables:
                     con.execute(f"CREATE SCHEMA IF NOT EXISTS bi.{schema_name}")

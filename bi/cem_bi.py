@@ -1,0 +1,95 @@
+"""Shared helpers for the CEM dashboards: where the BI file is, and the SQL in bi/queries/.
+
+The dashboards read only the published BI file (a read-only copy of the `marts` schema written by the
+`bi_publication` asset), never the warehouse. Every query in bi/queries/ returns no rows when its mart is
+not published yet, so a page can say "not built yet" instead of failing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import streamlit as st
+
+BI_DIR = Path(__file__).resolve().parent
+REPO = BI_DIR.parent
+QUERIES = BI_DIR / "queries"
+
+
+def bi_file() -> Path:
+    """CEM_BI_FILE, else <CEM_DATA_DIR or ./data>/bi/cem_bi.duckdb (what `make demo` publishes)."""
+    if os.environ.get("CEM_BI_FILE"):
+        return Path(os.environ["CEM_BI_FILE"]).expanduser().resolve()
+    data_dir = Path(os.environ.get("CEM_DATA_DIR", REPO / "data"))
+    if not data_dir.is_absolute():
+        data_dir = REPO / data_dir
+    return (data_dir / "bi" / "cem_bi.duckdb").resolve()
+
+
+def _stamp() -> float:
+    path = bi_file()
+    return path.stat().st_mtime if path.exists() else 0.0
+
+
+@st.cache_data(show_spinner=False)
+def _run(name: str, path: str, stamp: float) -> tuple[pd.DataFrame, str | None]:
+    sql = (QUERIES / f"{name}.sql").read_text()
+    # A fresh read-only connection per refresh: the publisher replaces the file atomically, so a new
+    # open always sees a whole file (the old one or the new one).
+    try:
+        with duckdb.connect(path, read_only=True) as con:
+            code = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
+            *prefix, main = [s for s in code.split(";") if s.strip()]
+            for statement in prefix:
+                con.execute(statement)
+            return con.execute(main).df(), None
+    except duckdb.Error as error:  # a mart whose columns changed under the dashboard: say so, don't crash
+        return pd.DataFrame(), f"{type(error).__name__}: {error}"
+
+
+def query(name: str) -> pd.DataFrame:
+    """The result of bi/queries/<name>.sql (empty if its mart is not published yet)."""
+    frame, error = _run(name, str(bi_file()), _stamp())
+    if error:
+        st.error(f"Query `{name}` failed against the BI file: {error}")
+    return frame
+
+
+def published_tables() -> set[str]:
+    return set(query("bi_tables")["table_name"]) if bi_file().exists() else set()
+
+
+def require_bi_file() -> None:
+    path = bi_file()
+    if not path.exists():
+        st.error(f"The BI file `{path}` does not exist yet. Run `make demo` (or materialize "
+                 "`bi_publication` in the Dagster UI), then reload this page.")
+        st.stop()
+    st.caption(f"Source: `{path}` · published {pd.Timestamp(path.stat().st_mtime, unit='s'):%Y-%m-%d %H:%M} UTC")
+
+
+def not_built(table: str, what: str) -> None:
+    st.warning(f"**{what} — not built yet.** `marts.{table}` is not in the BI file. It appears here after the "
+               "next pipeline run that builds it (`make demo`).", icon="🚧")
+
+
+def fmt_signed(value, digits: int = 1) -> str:
+    return "–" if value is None or pd.isna(value) else f"{value:+.{digits}f}"
+
+
+def band_chart(frame: pd.DataFrame, y: str, low: str, high: str, title: str, fmt: str = ".1f",
+               domain: tuple[float, float] | None = None):
+    """A daily trend line over its 95% confidence band (Altair)."""
+    import altair as alt
+
+    base = alt.Chart(frame).encode(x=alt.X("feedback_day:T", title=None))
+    band = base.mark_area(opacity=0.2, color="#236aa4").encode(
+        y=alt.Y(f"{low}:Q", title=title, scale=alt.Scale(zero=False, domain=domain, clamp=domain is not None)),
+        y2=f"{high}:Q")
+    line = base.mark_line(point=True, color="#236aa4").encode(
+        y=f"{y}:Q", tooltip=[alt.Tooltip("feedback_day:T", title="day"), alt.Tooltip(f"{y}:Q", format=fmt),
+                             alt.Tooltip(f"{low}:Q", format=fmt), alt.Tooltip(f"{high}:Q", format=fmt), "n:Q"])
+    return (band + line).properties(height=260)

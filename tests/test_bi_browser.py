@@ -1,0 +1,182 @@
+"""The dashboards, end to end in a real browser: run the daily job on a small simulator into a temp dir,
+serve the Streamlit dashboards (bi/) against that run's BI file, open every page in headless Chromium,
+check that the NPS shown for each channel equals the mart's value, and save screenshots under
+test-artifacts/bi/.
+
+Skipped, with the reason printed, only where Chromium, Streamlit or Playwright is not installed
+(`make bi` / .ci/run install them: apt-get chromium, pip install -r bi/requirements.txt).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.e2e_support import environment, pipeline_env, query, run_job
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts" / "bi"
+CHROMIUM = os.environ.get("CEM_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+PAGES = {"overview": "", "pain_points": "Pain_points", "store_scorecard": "Store_scorecard",
+         "closed_loop_alerts": "Closed_loop_alerts"}
+
+
+def _skip(reason: str):
+    print(f"\nSKIP test_bi_browser: {reason}", file=sys.stderr)
+    pytest.skip(reason)
+
+
+def _requirements():
+    if not Path(CHROMIUM).exists():
+        _skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set CEM_CHROMIUM)")
+    for module in ("streamlit", "playwright"):
+        try:
+            __import__(module)
+        except ImportError:
+            _skip(f"python package {module!r} is not installed (pip install -r bi/requirements.txt)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def bi_run(tmp_path_factory, corpus):
+    _requirements()
+    from cem_pipeline.simulator.server import SimulatorServer
+
+    workdir = tmp_path_factory.mktemp("bi")
+    sim = SimulatorServer(seed=7, customers=300, corpus=corpus).start()
+    try:
+        with environment(pipeline_env(sim, workdir)):
+            result = run_job("daily_cx_rebuild")
+    finally:
+        sim.stop()
+    bi_file = workdir / "data" / "bi" / "cem_bi.duckdb"
+    assert bi_file.exists(), f"the daily job published no BI file (success={result.success})"
+    return bi_file
+
+
+@pytest.fixture(scope="module")
+def dashboards(bi_run):
+    port = _free_port()
+    streamlit = Path(sys.executable).with_name("streamlit")
+    command = [str(streamlit) if streamlit.exists() else "streamlit", "run", "Overview.py",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+               "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    log = open(bi_run.parent / "streamlit.log", "w")
+    proc = subprocess.Popen(command, cwd=REPO / "bi", stdout=log, stderr=subprocess.STDOUT,
+                            env={**os.environ, "CEM_BI_FILE": str(bi_run)})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                raise AssertionError("streamlit did not start:\n" + (bi_run.parent / "streamlit.log").read_text())
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    _requirements()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        # A fresh profile directory (Playwright's launch_persistent_context would be the way to pass
+        # --user-data-dir; launch() makes its own temporary profile, which is fresh every time).
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, url: str, heading: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
+    # Streamlit renders progressively: wait until the script run is over.
+    page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+    page.wait_for_timeout(1500)  # let charts (Vega) finish drawing before the screenshot
+    return page
+
+
+def _exceptions(page) -> list[str]:
+    return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
+
+
+def test_overview_shows_the_marts_nps_per_channel(bi_run, dashboards, browser):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = _open(browser, dashboards, "Customer experience — executive overview")
+    try:
+        page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
+        assert not _exceptions(page), _exceptions(page)
+        expected = query(bi_run, """
+            with last as (select max(feedback_day) as d from marts.mart_nps_daily)
+            select channel, sum(n) as n,
+                   round(100.0 * (sum(promoters) - sum(detractors)) / sum(n), 1) as nps
+            from marts.mart_nps_daily, last where feedback_day > last.d - 7 group by channel order by channel
+        """)
+        assert len(expected) >= 2, expected
+        table = page.locator('[data-testid="stTable"] table').first
+        table.wait_for()
+        shown = {}
+        for row in table.locator("tbody tr").all():
+            cells = [c.strip() for c in row.locator("th, td").all_inner_texts()]
+            shown[cells[0]] = cells
+        for row in expected.itertuples():
+            assert row.channel in shown, f"channel {row.channel} missing from the dashboard: {shown}"
+            assert shown[row.channel][1] == str(int(row.n)), (row, shown[row.channel])
+            assert float(shown[row.channel][2]) == pytest.approx(row.nps, abs=0.05), (row, shown[row.channel])
+        # The headline metric tiles agree as well.
+        first = expected.iloc[0]
+        tile = page.locator('[data-testid="stMetric"]', has_text=first.channel).first
+        assert f"{first.nps:+.1f}" in tile.inner_text()
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("name", [n for n in PAGES if n != "overview"])
+def test_every_dashboard_renders_without_errors(bi_run, dashboards, browser, name):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    title = {"pain_points": "Pain points", "store_scorecard": "Store scorecard",
+             "closed_loop_alerts": "Closed-loop alerts"}[name]
+    page = _open(browser, f"{dashboards}/{PAGES[name]}", title)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        assert not _exceptions(page), _exceptions(page)
+        body = page.inner_text("body")
+        assert "Traceback" not in body
+        # Either the mart's content or a clear "not built yet" message.
+        assert "not built yet" in body or page.locator('[data-testid="stDataFrame"], [data-testid="stVegaLiteChart"], '
+                                                       '[data-testid="stAlert"]').count() > 0
+    finally:
+        page.close()
