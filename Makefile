@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test ui install clean bench
+.PHONY: demo test ui install clean bench bi
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,11 +17,28 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The BI layer (bi/, Streamlit dashboards as code) and its browser test's driver. A failed install only
+# skips the browser test (it prints why); it never fails `make test`.
+BI_STAMP := $(VENV)/.bi-installed
+BI_FILE ?= data/bi/cem_bi.duckdb
+BI_PORT ?= 8501
+
+$(BI_STAMP): bi/requirements.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet -r bi/requirements.txt && touch $(BI_STAMP) || \
+		echo "BI dependencies not installed (bi/requirements.txt): the browser test will be skipped."
+
 demo: $(STAMP)
 	$(BIN)/cem demo
 
-test: $(STAMP)
+test: $(STAMP) $(BI_STAMP)
 	$(BIN)/python -m pytest
+
+# `make bi`: the CX dashboards on http://127.0.0.1:$(BI_PORT) against $(BI_FILE) (run `make demo` first).
+bi: $(BI_STAMP)
+	@test -f "$(BI_FILE)" || { echo "No BI file at $(BI_FILE). Run 'make demo' first (it publishes data/bi/cem_bi.duckdb), or pass BI_FILE=path."; exit 1; }
+	@echo "CX dashboards on http://127.0.0.1:$(BI_PORT) (reading $(abspath $(BI_FILE))); Ctrl-C to stop."
+	cd bi && CEM_BI_FILE="$(abspath $(BI_FILE))" ../$(BIN)/streamlit run Overview.py \
+		--server.address 127.0.0.1 --server.port $(BI_PORT) --server.headless true --browser.gatherUsageStats false
 
 ui: $(STAMP)
 	$(BIN)/cem ui
