@@ -44,4 +44,16 @@ if "mart_topic_sentiment_daily" not in tables:
     not_built("mart_topic_sentiment_daily", "Topic sentiment")
 else:
     sentiment = query("topic_sentiment")
-    st.dataframe(sentiment, hide_index=True, use_container_width=True)
+    if not sentiment.empty:
+        long = sentiment.melt(id_vars=["topic"], value_vars=["negative", "neutral", "positive"],
+                              var_name="sentiment", value_name="count")
+        st.altair_chart(alt.Chart(long).mark_bar().encode(
+            x=alt.X("count:Q", stack="normalize", title="share of mentions"),
+            y=alt.Y("topic:N", sort=list(sentiment.topic), title=None),
+            color=alt.Color("sentiment:N", scale=alt.Scale(domain=["negative", "neutral", "positive"],
+                                                           range=["#d62728", "#bbbbbb", "#2ca02c"])),
+            tooltip=["topic", "sentiment", "count"]).properties(height=24 * len(sentiment) + 40),
+            use_container_width=True)
+    st.dataframe(sentiment, hide_index=True, use_container_width=True, column_config={
+        "share_negative": st.column_config.NumberColumn("share negative", format="percent"),
+        "share_positive": st.column_config.NumberColumn("share positive", format="percent")})
