@@ -77,6 +77,7 @@ feedback_agg as (
         sum(case when source = 'reviews' then 1 else 0 end) as reviews,
         sum(case when source = 'social' then 1 else 0 end) as social_posts,
         sum(case when source = 'calls' then 1 else 0 end) as calls,
+        avg(sentiment_score) as avg_sentiment,
         min(occurred_at) as first_feedback_at,
         max(occurred_at) as last_feedback_at
     from feedback
@@ -151,8 +152,9 @@ select
     coalesce(f.social_posts, 0) as social_post_count,
     coalesce(f.calls, 0) as call_count,
     f.last_feedback_at,
-    -- filled in when ml.sentiment_scores and mart_cx_alerts exist
-    cast(null as double) as avg_sentiment,
+    -- mean sentiment_score of the customer's scored feedback (null until the ML assets scored any)
+    cast(f.avg_sentiment as double) as avg_sentiment,
+    -- filled in when mart_cx_alerts exists
     cast(0 as integer) as open_alerts
 from all_keys as k
 left join display as d on d.customer_key = k.customer_key
