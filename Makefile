@@ -27,8 +27,10 @@ $(BI_STAMP): bi/requirements.txt $(STAMP)
 	$(BIN)/python -m pip install --quiet -r bi/requirements.txt && touch $(BI_STAMP) || \
 		echo "BI dependencies not installed (bi/requirements.txt): the browser test will be skipped."
 
+# `python -m cem_cli`, not the `cem` script: the installed script may point at an older entry point.
+# The daily job includes the ml group: the first demo builds the sentiment model (minutes on CPU).
 demo: $(STAMP)
-	$(BIN)/cem demo
+	$(BIN)/python -m cem_cli demo
 
 test: $(STAMP) $(BI_STAMP)
 	$(BIN)/python -m pytest
@@ -41,7 +43,7 @@ bi: $(BI_STAMP)
 		--server.address 127.0.0.1 --server.port $(BI_PORT) --server.headless true --browser.gatherUsageStats false
 
 ui: $(STAMP)
-	$(BIN)/cem ui
+	$(BIN)/python -m cem_cli ui
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
