@@ -74,6 +74,7 @@ class AlertSettings:
     backoff_base_s: float = 30.0
     backoff_max_s: float = 3600.0
     batch_size: int = 500
+    record_every: int = 50  # ledger writes are batched; a crash in between re-sends with the same key
 
 
 def alert_settings(environ=None, data_dir: str | Path | None = None) -> AlertSettings:
@@ -230,19 +231,21 @@ def _pending(warehouse: Path, now: dt.datetime, limit: int) -> list[dict]:
         con.close()
 
 
-def _record(warehouse: Path, alert_id: str, status: str, attempts: int, now: dt.datetime,
-            next_at: dt.datetime | None, error: str | None, target: str, code: int | None) -> None:
+def _record(warehouse: Path, outcomes: list[tuple]) -> None:
+    """Write a batch of outcomes (alert_id, status, attempts, at, next_at, error, target, code) at once."""
+    if not outcomes:
+        return
+    rows = [(a, st, n, at, at, nxt, at if st == "delivered" else None, err, tgt, code)
+            for a, st, n, at, nxt, err, tgt, code in outcomes]
     con = _connect(warehouse, read_only=False)
     try:
-        con.execute(f"""
+        con.executemany(f"""
             INSERT INTO {DELIVERIES_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (alert_id) DO UPDATE SET
                 status = excluded.status, attempts = excluded.attempts, last_attempt_at = excluded.last_attempt_at,
                 next_attempt_at = excluded.next_attempt_at, delivered_at = excluded.delivered_at,
                 last_error = excluded.last_error, target = excluded.target,
-                response_status = excluded.response_status""",
-                    [alert_id, status, attempts, now, now, next_at, now if status == "delivered" else None,
-                     error, target, code])
+                response_status = excluded.response_status""", rows)
     finally:
         con.close()
 
@@ -263,6 +266,7 @@ def deliver_pending(warehouse: str | Path, transport: Transport, settings: Alert
         report.skipped_reason = f"warehouse busy, next tick: {exc}"
         return report
     report.considered = len(pending)
+    outcomes: list[tuple] = []
     for row in pending:
         alert_id = row["alert_id"]
         attempts = int(row.pop("_attempts"))
@@ -280,16 +284,20 @@ def deliver_pending(warehouse: str | Path, transport: Transport, settings: Alert
                     sleep(settings.tick_retry_sleep_s * (2 ** k))
         t = clock()
         if error is None:
-            _record(warehouse, alert_id, "delivered", attempts, t, None, None, transport.target, code)
+            outcomes.append((alert_id, "delivered", attempts, t, None, None, transport.target, code))
             report.delivered.append(alert_id)
         elif attempts >= settings.max_attempts:
-            _record(warehouse, alert_id, "dead", attempts, t, None, error, transport.target, code)
+            outcomes.append((alert_id, "dead", attempts, t, None, error, transport.target, code))
             report.dead.append(alert_id)
         else:
             wait = backoff_seconds(attempts, settings.backoff_base_s, settings.backoff_max_s)
-            _record(warehouse, alert_id, "retrying", attempts, t, t + dt.timedelta(seconds=wait), error,
-                    transport.target, code)
+            outcomes.append((alert_id, "retrying", attempts, t, t + dt.timedelta(seconds=wait), error,
+                             transport.target, code))
             report.retrying.append(alert_id)
+        if len(outcomes) >= settings.record_every:
+            _record(warehouse, outcomes)
+            outcomes = []
+    _record(warehouse, outcomes)
     return report
 
 

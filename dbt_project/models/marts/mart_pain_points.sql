@@ -74,7 +74,7 @@ scored as (
         round(g.negative * 1.0 / nullif(g.judged, 0), 6) as share_negative,
         case when g.nps_n > 0 then {{ nps('g.promoters', 'g.detractors', 'g.nps_n') }} end as nps,
         case when t.all_n - g.nps_n > 0 then
-            {{ nps('t.all_promoters - g.promoters', 't.all_detractors - g.detractors', 't.all_n - g.nps_n') }} end as nps_others,
+            {{ nps('(t.all_promoters - g.promoters)', '(t.all_detractors - g.detractors)', '(t.all_n - g.nps_n)') }} end as nps_others,
         case when t.all_n > 0 then {{ nps('t.all_promoters', 't.all_detractors', 't.all_n') }} end as nps_overall,
         t.all_n
     from per_group as g
