@@ -14,7 +14,7 @@ Contract
   times (short sleeps), then left for a later tick after ``backoff_seconds(attempts)``
   (exponential, capped).
 - DuckDB takes one writer at a time: connections are opened briefly for reading the pending alerts
-  and for recording each result, never held during HTTP calls.
+  and for writing outcomes in batches (record_every), never held during HTTP calls.
 - Only the whitelisted, masked fields in ``PAYLOAD_FIELDS`` are ever sent.
 """
 
