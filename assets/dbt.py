@@ -2,6 +2,8 @@
 dbt sources map onto the masked_<entity> assets, models are grouped by folder."""
 
 
+import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -61,13 +63,37 @@ class CemDbtTranslator(DagsterDbtTranslator):
 translator = CemDbtTranslator(settings=DagsterDbtTranslatorSettings(enable_code_references=False))
 
 
+class DbtBuildConfig(dg.Config):
+    """Launchpad / CLI config of the dbt step. A backfill names a day range: the incremental marts
+    rebuild exactly those days (delete + insert), whatever their fingerprints say."""
+
+    backfill_start: str | None = None  # YYYY-MM-DD, local day (CEM_TIMEZONE)
+    backfill_end: str | None = None
+
+
+def dbt_build_args(config: DbtBuildConfig, cadence: str | None) -> list[str]:
+    """The `dbt build` arguments for a run: full refresh in the daily job, a day window in a backfill."""
+    if bool(config.backfill_start) != bool(config.backfill_end):
+        raise dg.Failure("a backfill needs both backfill_start and backfill_end (YYYY-MM-DD)")
+    if config.backfill_start:
+        try:
+            start, end = (dt.date.fromisoformat(d) for d in (config.backfill_start, config.backfill_end))
+        except ValueError as exc:
+            raise dg.Failure(f"backfill days must be YYYY-MM-DD: {exc}") from None
+        if start > end:
+            raise dg.Failure(f"backfill_start {start} is after backfill_end {end}")
+        return ["build", "--vars", json.dumps({"backfill_start": str(start), "backfill_end": str(end)})]
+    # The daily job rebuilds everything (incremental marts included); hourly runs are incremental.
+    return ["build", "--full-refresh"] if cadence == "daily" else ["build"]
+
+
 @dbt_assets(manifest=prepare_manifest(), project=dbt_project, dagster_dbt_translator=translator,
             retry_policy=dg.RetryPolicy(max_retries=1, delay=5))
-def cem_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, cem: CemSettings):
+def cem_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, cem: CemSettings,
+                   config: DbtBuildConfig):
     """`dbt build` of the selected models: runs each model, then its tests (blocking by severity)."""
     settings = cem.settings()
     os.environ["CEM_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
     os.environ["CEM_TIMEZONE"] = settings.timezone
-    # The daily job rebuilds everything (incremental marts included); hourly runs are incremental.
-    args = ["build", "--full-refresh"] if context.run.tags.get("cadence") == "daily" else ["build"]
+    args = dbt_build_args(config, context.run.tags.get("cadence"))
     yield from dbt.cli(args, context=context).stream()

@@ -21,6 +21,17 @@ daily_job = dg.define_asset_job(
     tags={"cadence": "daily"},
 )
 
+# A backfill over a day range, from the UI's launchpad or the CLI, e.g.
+#   dagster job launch -w workspace.yaml -j backfill_cx_marts --config-json \
+#     '{"ops": {"cem_dbt_models": {"config": {"backfill_start": "2026-09-01", "backfill_end": "2026-09-07"}}}}'
+# It rebuilds those days of every incremental mart from staging (delete + insert): idempotent, so a
+# rerun gives identical tables.
+backfill_job = dg.define_asset_job(
+    "backfill_cx_marts", selection=dg.AssetSelection.groups("marts", "publish"),
+    description="Rebuild the marts for a day range (config: backfill_start, backfill_end), then republish.",
+    tags={"cadence": "backfill"},
+)
+
 
 def _timezone() -> str:
     try:
@@ -48,4 +59,4 @@ def report_failed_runs(context: dg.RunFailureSensorContext):
 
 schedules = [hourly_schedule, daily_schedule]
 sensors = [report_failed_runs]
-jobs = [hourly_job, daily_job]
+jobs = [hourly_job, daily_job, backfill_job]

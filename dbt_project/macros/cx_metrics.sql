@@ -54,5 +54,9 @@
         or t._day_records <> f._day_records
         or t._day_hash <> f._day_hash
         or f.feedback_day >= (select max(feedback_day) from {{ this }}) - {{ var('marts_lookback_days', 2) }}
+        {%- if var('backfill_start', none) %}
+        {#- a backfill (the backfill_cx_marts job) rebuilds its day range whatever the fingerprints say #}
+        or f.feedback_day between cast('{{ var("backfill_start") }}' as date) and cast('{{ var("backfill_end") }}' as date)
+        {%- endif %}
     {%- endif %}
 {%- endmacro %}
