@@ -11,6 +11,24 @@ from cem_pipeline.reconcile import reconcile
 from cem_pipeline.sources.catalog import ENTITIES, Entity
 
 
+def preview_markdown(entity: Entity, records: list[dict], max_chars: int = 40) -> str:
+    """A markdown table of a few masked records (display forms and redacted text only: no tokens)."""
+    if not records:
+        return "(no new rows)"
+    # The id, the masked identifiers and the redacted text first: what a reviewer of the gate looks at.
+    ranked = sorted((f for f in entity.fields if f.type != "json"),
+                    key=lambda f: (f.name != entity.id_field, f.pii is None))
+    columns = [f.name for f in ranked][:8]
+
+    def cell(value) -> str:
+        text = "" if value is None else str(value).replace("|", "\\|").replace("\n", " ")
+        return text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c)) for c in columns) + " |" for r in records]
+    return "\n".join(lines)
+
+
 def masked_asset(entity: Entity) -> dg.AssetsDefinition:
     key = dg.AssetKey(f"masked_{entity.name}")
     gate_check = dg.AssetCheckSpec(
@@ -57,6 +75,7 @@ def masked_asset(entity: Entity) -> dg.AssetsDefinition:
             "unknown_fields": ", ".join(result.unknown_fields) or "(none)",
             "loads_gated": len(result.loads),
             "duration_s": result.duration_s,
+            "preview": dg.MetadataValue.md(preview_markdown(entity, result.preview)),
         })
         yield dg.AssetCheckResult(
             check_name="quarantine_share_below_threshold",

@@ -25,6 +25,7 @@ from cem_pipeline.sources.catalog import FREE_TEXT, Entity
 from cem_pipeline.warehouse import Warehouse
 
 BATCH_ROWS = 20_000
+PREVIEW_ROWS = 5
 
 MASKED_COLUMNS = """
     record_id VARCHAR,
@@ -90,6 +91,7 @@ class GateResult:
     redactions: dict[str, int] = field(default_factory=dict)
     unknown_fields: list[str] = field(default_factory=list)
     duration_s: float = 0.0
+    preview: list[dict] = field(default_factory=list)  # a few masked records of this run, for the UI
 
     @property
     def failure_share(self) -> float:
@@ -211,6 +213,8 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
                         continue
                     counts[1] += 1
                     masked = mask_record(entity, record, tokenizer, redactions)
+                    if len(result.preview) < PREVIEW_ROWS:
+                        result.preview.append(masked)
                     for key, value in (("record_id", _masked_id(entity, masked, rid)), ("source_updated_at", cur),
                                        ("_record", orjson.dumps(masked).decode()), ("_record_hash", digest),
                                        ("_load_id", load), ("_ingested_at", ingested)):
