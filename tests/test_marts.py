@@ -264,3 +264,12 @@ def test_alert_ids_survive_the_rerun_and_deliveries_carry_no_pii(runs, tmp_path)
     assert not leaked, leaked[:5]
     lines = [json.loads(x) for x in text.splitlines()]
     assert len({x["idempotency_key"] for x in lines}) == len(lines) == len(hourly)
+
+
+def test_customer_360_counts_each_customers_alerts(runs):
+    warehouse = runs["warehouse"]
+    dim = query(warehouse, "select customer_key, open_alerts from marts.dim_customer_360")
+    alerts = query(warehouse, "select customer_key, count(*) as n from marts.mart_cx_alerts group by 1")
+    merged = dim.merge(alerts, on="customer_key", how="left").fillna({"n": 0})
+    assert (merged.open_alerts == merged.n).all()
+    assert int(dim.open_alerts.sum()) == len(query(warehouse, "select * from marts.mart_cx_alerts")) > 0

@@ -112,6 +112,13 @@ channels as (
     group by customer_key
 ),
 
+-- Every alert counts as open: the pipeline has no feed of case resolutions yet (see the yml).
+alerts as (
+    select customer_key, count(*) as open_alerts, max(opened_at) as last_alert_at
+    from {{ ref('mart_cx_alerts') }}
+    group by customer_key
+),
+
 all_keys as (
     select distinct customer_key from keys where entity in ('crm_customers', 'crm_members')
 )
@@ -154,8 +161,9 @@ select
     f.last_feedback_at,
     -- mean sentiment_score of the customer's scored feedback (null until the ML assets scored any)
     cast(f.avg_sentiment as double) as avg_sentiment,
-    -- filled in when mart_cx_alerts exists
-    cast(0 as integer) as open_alerts
+    -- closed loop
+    cast(coalesce(a.open_alerts, 0) as integer) as open_alerts,
+    a.last_alert_at
 from all_keys as k
 left join display as d on d.customer_key = k.customer_key
 left join customer_agg as c on c.customer_key = k.customer_key
@@ -164,3 +172,4 @@ left join order_agg as o on o.customer_key = k.customer_key
 left join feedback_agg as f on f.customer_key = k.customer_key
 left join latest_scores as s on s.customer_key = k.customer_key
 left join channels as ch on ch.customer_key = k.customer_key
+left join alerts as a on a.customer_key = k.customer_key
