@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,13 +24,9 @@ from pathlib import Path
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from bench.simulator_process import simulator_process  # noqa: E402
 TARGET_RPS = 20_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def rss_mb() -> float:
@@ -72,25 +67,7 @@ def generation_seconds(customers: int, seed: int) -> float:
 
 
 def run_size(customers: int, seed: int, page_size: int) -> dict:
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    started = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "cem_pipeline.simulator.cli", "--seed", str(seed),
-                               "--customers", str(customers), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
-    try:
-        while True:
-            if server.poll() is not None:
-                raise RuntimeError(f"the simulator exited with {server.returncode}")
-            try:
-                if requests.get(url + "/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.perf_counter() - started > 300:
-                raise RuntimeError("the simulator did not come up in 300 s")
-            time.sleep(0.1)
-        startup = time.perf_counter() - started
+    with simulator_process(customers, seed) as (url, startup):
         with tempfile.TemporaryDirectory(prefix="cem-bench-") as tmp:
             out = subprocess.run([sys.executable, __file__, "--worker", url, str(Path(tmp) / "bench.duckdb"),
                                   str(page_size)], capture_output=True, text=True, cwd=ROOT)
@@ -98,9 +75,6 @@ def run_size(customers: int, seed: int, page_size: int) -> dict:
                 raise RuntimeError(out.stderr[-3000:])
             result = json.loads(out.stdout.strip().splitlines()[-1])
             result["db_mb"] = (Path(tmp) / "bench.duckdb").stat().st_size / 2**20
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     result.update(customers=customers, startup_s=startup, generation_s=generation_seconds(customers, seed),
                   page_size=page_size)
     result["records_per_s"] = result["records"] / result["seconds"]

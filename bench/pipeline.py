@@ -7,6 +7,9 @@ The simulator runs in its own process (`cem-simulator`). The Dagster job runs in
 process per size, in process (as `make demo` does): `daily_cx_rebuild` first, then the simulator's
 clock moves on by --increment-hours and `hourly_cx_refresh` runs. Peak RSS is the worker's own
 (`ru_maxrss`) and, separately, its children's (the dbt subprocesses).
+
+The `ml` group (sentiment model build and scoring) is left out of the full run unless --with-ml: its
+cost is texts / throughput, measured by bench/sentiment.py, and would swamp everything else here.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.ingest import free_port  # noqa: E402
+from bench.simulator_process import simulator_process  # noqa: E402
 
 
 def worker(url: str, workdir: str, hours: float) -> None:
@@ -39,6 +42,15 @@ def worker(url: str, workdir: str, hours: float) -> None:
     })
     from definitions import defs
 
+    jobs = {"daily_cx_rebuild": defs.resolve_job_def("daily_cx_rebuild"),
+            "hourly_cx_refresh": defs.resolve_job_def("hourly_cx_refresh")}
+    if os.environ.get("BENCH_WITH_ML") != "1":  # the daily rebuild, less the ml group
+        daily = dg.define_asset_job("daily_without_ml", selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ml"),
+                                    tags={"cadence": "daily"})
+        bench_defs = dg.Definitions(assets=defs.assets, asset_checks=defs.asset_checks, resources=defs.resources,
+                                    jobs=[daily], executor=dg.in_process_executor)
+        jobs["daily_cx_rebuild"] = bench_defs.resolve_job_def("daily_without_ml")
+
     figures = {}
     with dg.DagsterInstance.ephemeral() as instance:
         for label, job in (("full", "daily_cx_rebuild"), ("hourly", "hourly_cx_refresh")):
@@ -46,7 +58,7 @@ def worker(url: str, workdir: str, hours: float) -> None:
                 requests.post(f"{url}/admin/advance", params={"hours": hours},
                               headers={"X-API-Key": "demo-key"}, timeout=60).raise_for_status()
             started = time.perf_counter()
-            result = defs.resolve_job_def(job).execute_in_process(
+            result = jobs[job].execute_in_process(
                 instance=instance, raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
             seconds = time.perf_counter() - started
@@ -61,27 +73,12 @@ def worker(url: str, workdir: str, hours: float) -> None:
 
 
 def run_size(customers: int, hours: float) -> dict:
-    port = free_port()
-    simulator = ROOT / ".venv" / "bin" / "cem-simulator"
-    sim = subprocess.Popen([str(simulator), "--seed", "7", "--customers", str(customers), "--port", str(port)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if requests.get(f"{url}/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        with tempfile.TemporaryDirectory() as workdir:
-            done = subprocess.run([sys.executable, __file__, "--worker", url, workdir, str(hours)],
-                                  capture_output=True, text=True, cwd=ROOT)
-            if done.returncode != 0:
-                raise RuntimeError(done.stderr[-3000:])
-            return json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        sim.terminate()
-        sim.wait()
+    with simulator_process(customers) as (url, _), tempfile.TemporaryDirectory() as workdir:
+        done = subprocess.run([sys.executable, __file__, "--worker", url, workdir, str(hours)],
+                              capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            raise RuntimeError(done.stderr[-3000:])
+        return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
@@ -91,7 +88,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--customers", type=int, nargs="+", default=[20_000, 200_000])
     parser.add_argument("--increment-hours", type=float, default=1.0)
+    parser.add_argument("--with-ml", action="store_true", help="include the sentiment model and scoring")
     args = parser.parse_args()
+    os.environ["BENCH_WITH_ML"] = "1" if args.with_ml else "0"
     print(f"{'customers':>10} {'run':>7} {'records':>9} {'seconds':>8} {'peak RSS MB':>12} {'dbt RSS MB':>11} ok")
     for n in args.customers:
         figures = run_size(n, args.increment_hours)

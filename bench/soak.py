@@ -25,7 +25,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.ingest import free_port  # noqa: E402
+from bench.simulator_process import simulator_process  # noqa: E402
 
 FAULTS = {"error_rate": 0.10, "rate_limit_rate": 0.02, "timeout_rate": 0.01, "truncate_rate": 0.02,
           "duplicate_page_rate": 0.02, "retry_after_s": 1, "slow_s": 6, "seed": 5}
@@ -102,26 +102,12 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--hours", type=int, default=24)
     args = parser.parse_args()
-    port = free_port()
-    sim = subprocess.Popen([str(ROOT / ".venv/bin/cem-simulator"), "--seed", "7", "--customers", str(args.customers),
-                            "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(600):
-            try:
-                if requests.get(f"{url}/health", timeout=1).ok:
-                    break
-            except requests.ConnectionError:
-                time.sleep(0.5)
-        with tempfile.TemporaryDirectory() as workdir:
-            done = subprocess.run([sys.executable, __file__, "--worker", url, workdir, str(args.hours),
-                                   str(args.customers)], capture_output=True, text=True, cwd=ROOT)
-            if done.returncode != 0:
-                raise SystemExit(done.stderr[-4000:])
-            figures = json.loads(done.stdout.strip().splitlines()[-1])
-    finally:
-        sim.terminate()
-        sim.wait()
+    with simulator_process(args.customers) as (url, _), tempfile.TemporaryDirectory() as workdir:
+        done = subprocess.run([sys.executable, __file__, "--worker", url, workdir, str(args.hours),
+                               str(args.customers)], capture_output=True, text=True, cwd=ROOT)
+        if done.returncode != 0:
+            raise SystemExit(done.stderr[-4000:])
+        figures = json.loads(done.stdout.strip().splitlines()[-1])
     hours = figures["hours"]
     print(f"fault soak, {args.customers:,} customers, faults {FAULTS}")
     print(f"  initial load (hour 0): {hours[0]['seconds']} s; hourly runs 1..{args.hours}: "

@@ -24,6 +24,7 @@ import pyarrow as pa
 from cem_pipeline import schema
 from cem_pipeline.sources.catalog import Entity
 from cem_pipeline.sources.client import Page, SourceClient
+from cem_pipeline.timestamps import parse_source_ts
 from cem_pipeline.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -58,16 +59,6 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
-def _parse_ts(value) -> dt.datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
 def page_to_arrow(page: Page, entity: Entity) -> tuple[pa.Table, dt.datetime | None, str | None]:
     """One page as an Arrow table, plus the greatest cursor value in it (and its text)."""
     ids, cursors, bodies, hashes, rows = [], [], [], [], []
@@ -82,7 +73,7 @@ def page_to_arrow(page: Page, entity: Entity) -> tuple[pa.Table, dt.datetime | N
         bodies.append(body.decode())
         hashes.append(hashlib.blake2b(body, digest_size=16).hexdigest())
         rows.append(k)
-        ts = _parse_ts(cur)
+        ts = parse_source_ts(cur)
         if ts is not None and ts > latest_plausible:
             ts = None  # a cursor value in the future is a broken record, not a watermark
         if ts is not None and (best is None or ts > best):
@@ -148,7 +139,7 @@ def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
                 )
             """, [load_id, _utcnow()]).fetchone()[0]
             cursor_to = best_text if best_text is not None else cursor_from
-            if cursor_from is not None and best is not None and _parse_ts(cursor_from) > best:
+            if cursor_from is not None and best is not None and parse_source_ts(cursor_from) > best:
                 cursor_to = cursor_from  # never move the watermark backwards
             con.execute(f"""UPDATE {schema.LOAD_LEDGER} SET status = 'committed', cursor_to = ?, pages = ?,
                             records_served = ?, rows_written = ?, duplicates_skipped = ?, finished_at = ?

@@ -4,8 +4,9 @@ offline) and a fake scorer that counts what it scores."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
+
+from cem_pipeline.nlp.scoring import Score
 
 REPO = Path(__file__).resolve().parents[1]
 TINY_DIR = REPO / "data" / "test-artifacts" / "tiny-sentiment"
@@ -46,18 +47,6 @@ def tiny_sentiment_model(path: Path = TINY_DIR) -> Path:
     return path
 
 
-@dataclass
-class FakeScore:
-    label: str | None
-    score: float | None
-    language: str
-    p_negative: float | None = None
-    p_neutral: float | None = None
-    p_positive: float | None = None
-    n_tokens: int = 0
-    truncated: bool = False
-
-
 class CountingScorer:
     """Duck-typed SentimentScorer: negative when the text contains 'bad' or '差', else positive; records
     every string it was asked to score."""
@@ -78,5 +67,5 @@ class CountingScorer:
         for t in texts:
             neg = "bad" in t.lower() or "差" in t
             p = (0.8, 0.1, 0.1) if neg else (0.1, 0.1, 0.8)
-            out.append(FakeScore("negative" if neg else "positive", p[2] - p[0], detect_language(t), *p))
+            out.append(Score("negative" if neg else "positive", p[2] - p[0], detect_language(t), *p))
         return out

@@ -23,6 +23,7 @@ import pandas as pd
 
 from cem_pipeline.quality import contract
 from cem_pipeline.sources.catalog import FREE_TEXT, Entity
+from cem_pipeline.timestamps import parse_source_ts
 
 JSON_TYPES = {"integer": ("integer",), "number": ("integer", "number"), "string": ("string",),
               "timestamp": ("string",), "date": ("string",), "boolean": ("boolean",),
@@ -50,13 +51,8 @@ def json_type(value) -> str | None:
 
 def parse_ts(value) -> float | None:
     """Epoch seconds of an ISO-8601 timestamp with an offset; None otherwise."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed.timestamp() if parsed.tzinfo else None
+    parsed = parse_source_ts(value)
+    return parsed.timestamp() if parsed else None
 
 
 def to_frame(entity: Entity, records: list[dict]) -> pd.DataFrame:
