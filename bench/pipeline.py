@@ -65,11 +65,20 @@ def worker(url: str, workdir: str, hours: float) -> None:
             served = sum(int(m.metadata["records_served"].value)
                          for e in result.get_asset_materialization_events()
                          if (m := e.materialization) and "records_served" in m.metadata)
+            steps = step_seconds(instance, result)
+            gates = sum(v for k, v in steps.items() if k.startswith("masked_") or k == "quality_report")
             figures[label] = {"success": result.success, "seconds": round(seconds, 1), "records_served": served,
+                              "gate_seconds": round(gates, 1), "step_seconds": steps,
                               "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                               "children_peak_rss_mb":
                                   round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)}
     print(json.dumps(figures))
+
+
+def step_seconds(instance, result) -> dict[str, float]:
+    """Wall seconds per step of a run, from the instance's step stats."""
+    return {st.step_key: round(st.end_time - st.start_time, 2)
+            for st in instance.get_run_step_stats(result.run_id) if st.end_time and st.start_time}
 
 
 def run_size(customers: int, hours: float) -> dict:
@@ -91,11 +100,13 @@ def main() -> None:
     parser.add_argument("--with-ml", action="store_true", help="include the sentiment model and scoring")
     args = parser.parse_args()
     os.environ["BENCH_WITH_ML"] = "1" if args.with_ml else "0"
-    print(f"{'customers':>10} {'run':>7} {'records':>9} {'seconds':>8} {'peak RSS MB':>12} {'dbt RSS MB':>11} ok")
+    print(f"{'customers':>10} {'run':>7} {'records':>9} {'seconds':>8} {'gates s':>8} {'peak RSS MB':>12} "
+          f"{'dbt RSS MB':>11} ok")
     for n in args.customers:
         figures = run_size(n, args.increment_hours)
         for label, f in figures.items():
-            print(f"{n:>10,} {label:>7} {f['records_served']:>9,} {f['seconds']:>8} {f['peak_rss_mb']:>12} "
+            print(f"{n:>10,} {label:>7} {f['records_served']:>9,} {f['seconds']:>8} {f['gate_seconds']:>8} "
+                  f"{f['peak_rss_mb']:>12} "
                   f"{f['children_peak_rss_mb']:>11} {f['success']}", flush=True)
 
 
