@@ -96,4 +96,33 @@ def cem_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, cem: 
     os.environ["CEM_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
     os.environ["CEM_TIMEZONE"] = settings.timezone
     args = dbt_build_args(config, context.run.tags.get("cadence"))
-    yield from dbt.cli(args, context=context).stream()
+    built = []
+    for event in dbt.cli(args, context=context).stream():
+        if isinstance(event, (dg.Output, dg.AssetMaterialization)):
+            built.append(context.asset_key_for_output(event.output_name) if isinstance(event, dg.Output)
+                         else event.asset_key)
+        yield event
+    # dbt has exited and let go of the warehouse: count the rows of what it built, for the UI.
+    yield from row_count_observations(cem.warehouse(), built)
+
+
+def row_count_observations(warehouse, keys: list[dg.AssetKey]):
+    """One observation per built model with its row count (`dagster/row_count`), read after dbt ran."""
+    relations = _relations()
+    with warehouse.connect(read_only=True) as con:
+        for key in keys:
+            relation = relations.get(key.to_user_string())
+            if relation is None:
+                continue
+            try:
+                rows = con.execute(f"select count(*) from {relation}").fetchone()[0]
+            except Exception:  # an ephemeral model or one dbt skipped: nothing to count
+                continue
+            yield dg.AssetObservation(asset_key=key, metadata={"dagster/row_count": dg.MetadataValue.int(rows)})
+
+
+def _relations() -> dict[str, str]:
+    """Model or seed name -> its `schema.alias` relation, from the manifest."""
+    manifest = json.loads(MANIFEST.read_text())
+    return {n["name"]: f'{n["schema"]}."{n.get("alias") or n["name"]}"' for n in manifest["nodes"].values()
+            if n.get("resource_type") in ("model", "seed") and n.get("config", {}).get("materialized") != "ephemeral"}

@@ -120,3 +120,17 @@ def test_bi_file_is_published_after_the_marts(pipeline):
         assert all(t.startswith("marts.") for t in tables), tables
         mart_rows = con.execute("select count(*) from marts.mart_nps_daily").fetchone()[0]
     assert mart_rows == len(query(pipeline["warehouse"], "select * from marts.mart_nps_daily"))
+
+
+def test_dbt_models_report_their_row_counts_to_the_ui(pipeline):
+    observed = {}
+    for event in pipeline["first"].all_events:
+        if event.event_type_value == "ASSET_OBSERVATION":
+            obs = event.event_specific_data.asset_observation
+            if "dagster/row_count" in obs.metadata:
+                observed[obs.asset_key.to_user_string()] = obs.metadata["dagster/row_count"].value
+    # Counted after the first run's dbt build: staging then held exactly the surveys visible at that time.
+    surveys = len(_visible_ids(pipeline["sim"], "surveys", pipeline["first_now"]))
+    assert observed.get("stg_surveys__responses") == surveys > 0
+    assert observed.get("mart_nps_daily", 0) > 0
+    assert {"fct_feedback", "dim_customer_360"} <= set(observed)
