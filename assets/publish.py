@@ -5,6 +5,7 @@ import dagster as dg
 from assets.dbt import MANIFEST, cem_dbt_models
 from assets.resources import CemSettings
 from cem_pipeline.publish import publish
+from cem_pipeline.report import nps_last_7_days
 
 
 def _published_model_keys() -> list[dg.AssetKey]:
@@ -35,6 +36,8 @@ def _published_model_keys() -> list[dg.AssetKey]:
 def bi_publication(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:
     settings = cem.settings()
     result = publish(cem.warehouse(), settings.bi_file, settings.bi_parquet_dir, MANIFEST)
+    with cem.warehouse().connect(read_only=True) as con:
+        headline = nps_last_7_days(con)
     rows = "\n".join(f"| `{t}` | {n:,} |" for t, n in result.tables.items())
     return dg.MaterializeResult(metadata={
         "bi_file": dg.MetadataValue.path(str(result.bi_file)),
@@ -42,4 +45,6 @@ def bi_publication(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.Ma
         "tables": len(result.tables),
         "rows": dg.MetadataValue.md("| table | rows |\n|---|---|\n" + rows),
         "duration_s": result.duration_s,
+        "nps_last_7_days": dg.MetadataValue.md("NPS by channel, last 7 days, with the 95% margin of error:\n\n```\n"
+                                               + headline + "\n```"),
     })

@@ -134,3 +134,10 @@ def test_dbt_models_report_their_row_counts_to_the_ui(pipeline):
     assert observed.get("stg_surveys__responses") == surveys > 0
     assert observed.get("mart_nps_daily", 0) > 0
     assert {"fct_feedback", "dim_customer_360"} <= set(observed)
+
+
+def test_the_publication_shows_nps_with_its_margin_in_the_ui(pipeline):
+    shown = [m.materialization.metadata["nps_last_7_days"].value
+             for m in pipeline["first"].get_asset_materialization_events()
+             if m.asset_key.to_user_string() == "bi_publication"]
+    assert shown and "95% MoE" in shown[0] and "app" in shown[0]
