@@ -3,8 +3,9 @@
 import dagster as dg
 
 from assets.resources import CemSettings
+from cem_pipeline import schema
 from cem_pipeline.quality.report import REPORT_TABLE, build_report, to_markdown
-from cem_pipeline.reconcile import STAGING_MODELS, reconcile_staged
+from cem_pipeline.reconcile import reconcile_staged
 from cem_pipeline.sources.catalog import ENTITIES, Entity
 
 
@@ -32,7 +33,7 @@ def quality_report(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.Ma
 
 
 def staged_check(entity: Entity) -> dg.AssetChecksDefinition:
-    model = STAGING_MODELS[entity.name][0]
+    model = schema.STAGING_MODELS[entity.name][0]
 
     @dg.asset_check(
         asset=dg.AssetKey(model), name="reconciles_with_masked", blocking=True,

@@ -78,20 +78,6 @@ def reconcile(warehouse: Warehouse, entity: Entity) -> Reconciliation:
     return Reconciliation(entity.name, len(rows), *totals, mismatches)
 
 
-# entity -> (staging model, its key column); the key equals masked.record_id (a token where the
-# source id is itself an identifier, e.g. the member id).
-STAGING_MODELS = {
-    "crm_customers": ("stg_crm__customers", "customer_id"),
-    "crm_members": ("stg_crm__members", "member_token"),
-    "crm_orders": ("stg_crm__orders", "order_id"),
-    "crm_stores": ("stg_crm__stores", "store_id"),
-    "reviews": ("stg_reviews__reviews", "review_id"),
-    "social_posts": ("stg_social__posts", "post_id"),
-    "calls": ("stg_calls__calls", "call_id"),
-    "surveys": ("stg_surveys__responses", "response_id"),
-}
-
-
 @dataclass
 class StagedReconciliation:
     entity: str
@@ -111,7 +97,7 @@ def reconcile_staged(warehouse: Warehouse, entity: Entity) -> StagedReconciliati
     distinct masked record ids and the staged keys are the same set (no record lost or invented by
     dbt), one row each. And every record id that landed in raw is staged or quarantined (for
     sources whose id is not tokenized past raw; tokenized ids are covered by the per-load proof)."""
-    model, key = STAGING_MODELS[entity.name]
+    model, key = schema.STAGING_MODELS[entity.name]
     staged, masked = f"{schema.STAGING}.{model}", schema.masked_table(entity.name)
     with warehouse.connect(read_only=True) as con:
         m_ids, s_rows, s_ids, only_masked, only_staged = con.execute(f"""

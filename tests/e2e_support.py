@@ -11,20 +11,12 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from cem_pipeline import schema
 from cem_pipeline.simulator.server import SimulatorServer
 from tests.ml_support import tiny_sentiment_model
 
 TEST_PII_KEY = "test-key-0123456789abcdef0123456789abcdef"
-STAGING_OF = {  # entity -> (staging model, its key column)
-    "crm_customers": ("stg_crm__customers", "customer_id"),
-    "crm_members": ("stg_crm__members", "member_token"),
-    "crm_orders": ("stg_crm__orders", "order_id"),
-    "crm_stores": ("stg_crm__stores", "store_id"),
-    "reviews": ("stg_reviews__reviews", "review_id"),
-    "social_posts": ("stg_social__posts", "post_id"),
-    "calls": ("stg_calls__calls", "call_id"),
-    "surveys": ("stg_surveys__responses", "response_id"),
-}
+STAGING_OF = schema.STAGING_MODELS  # entity -> (staging model, its key column)
 
 
 def pipeline_env(sim: SimulatorServer, workdir: Path, **extra) -> dict[str, str]:
