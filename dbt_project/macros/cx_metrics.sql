@@ -60,3 +60,18 @@
         {%- endif %}
     {%- endif %}
 {%- endmacro %}
+
+
+{# The survey responses of one metric, on their valid scale, and their per-day fingerprint: the two CTEs
+   every daily survey mart (NPS, CSAT, CES) starts from. #}
+{% macro survey_responses_with_fingerprint(survey_type, min_score, max_score) -%}
+responses as (
+    select feedback_day, feedback_id, channel, store_id, touchpoint, journey_stage, score
+    from {{ ref('int_feedback__journey') }}
+    where survey_type = '{{ survey_type }}' and score between {{ min_score }} and {{ max_score }}
+),
+
+fingerprint as (
+    {{ day_fingerprint('responses', ['feedback_id', 'score', 'channel', 'store_id', 'touchpoint', 'journey_stage']) }}
+)
+{%- endmacro %}

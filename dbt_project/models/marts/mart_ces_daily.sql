@@ -3,15 +3,7 @@
 -- CES (mean of the 1-7 "easy to..." agreement scale) per local day x channel x store x touchpoint x
 -- journey stage, with n, the sample standard deviation, a normal 95% interval (1.96 * sd / sqrt(n);
 -- null for n = 1) and a small-n flag.
-with responses as (
-    select feedback_day, feedback_id, channel, store_id, touchpoint, journey_stage, score
-    from {{ ref('int_feedback__journey') }}
-    where survey_type = 'ces' and score between 1 and 7
-),
-
-fingerprint as (
-    {{ day_fingerprint('responses', ['feedback_id', 'score', 'channel', 'store_id', 'touchpoint', 'journey_stage']) }}
-),
+with {{ survey_responses_with_fingerprint('ces', 1, 7) }},
 
 counted as (
     select

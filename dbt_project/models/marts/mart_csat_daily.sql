@@ -2,15 +2,7 @@
           on_schema_change='sync_all_columns') }}
 -- CSAT (share of 4-5 answers on the 1-5 scale) per local day x channel x store x touchpoint x journey
 -- stage, with n, the 95% Wilson interval, the normal margin of error and a small-n flag.
-with responses as (
-    select feedback_day, feedback_id, channel, store_id, touchpoint, journey_stage, score
-    from {{ ref('int_feedback__journey') }}
-    where survey_type = 'csat' and score between 1 and 5
-),
-
-fingerprint as (
-    {{ day_fingerprint('responses', ['feedback_id', 'score', 'channel', 'store_id', 'touchpoint', 'journey_stage']) }}
-),
+with {{ survey_responses_with_fingerprint('csat', 1, 5) }},
 
 counted as (
     select

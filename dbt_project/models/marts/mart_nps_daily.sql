@@ -2,15 +2,7 @@
           on_schema_change='sync_all_columns') }}
 -- NPS per local day x channel x store x touchpoint x journey stage (DESIGN.md §4), with n, the 95%
 -- margin of error and interval, and a small-n flag. Incremental by day (macros/cx_metrics.sql).
-with responses as (
-    select feedback_day, feedback_id, channel, store_id, touchpoint, journey_stage, score
-    from {{ ref('int_feedback__journey') }}
-    where survey_type = 'nps' and score between 0 and 10
-),
-
-fingerprint as (
-    {{ day_fingerprint('responses', ['feedback_id', 'score', 'channel', 'store_id', 'touchpoint', 'journey_stage']) }}
-),
+with {{ survey_responses_with_fingerprint('nps', 0, 10) }},
 
 counted as (
     select
