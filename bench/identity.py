@@ -14,6 +14,14 @@ Timed: ``cem_pipeline.identity.resolve`` (graph, connected components, attachmen
 Pairwise figures: over records with a known person (truth ``person_id >= 0``) that carry at least one
 identifier token; a pair is "same person" in truth, and predicted when both records got the same
 non-null customer_key. Records with no identifier (anonymous) are counted and reported separately.
+
+Recall ceiling: the recall any resolver could reach with shared identifiers only. Per person, a graph over
+the person's scored records joins two records that carry the same value of an identifier class (phone,
+e-mail, handle, nickname, masked phone, WeChat id, member, and the hard keys: a ``customer_id`` token
+equals a CRM customer's own id, a ``member`` token a member's own record id, an ``order`` token an order's
+own id); the ceiling counts the truth pairs inside its connected pieces. ``recall / ceiling`` is then
+tp / ceiling pairs: how much of what is linkable at all the rules link. Names are no class: a shared name
+alone links nobody. Not timed.
 """
 
 from __future__ import annotations
@@ -27,6 +35,9 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scipy.sparse import coo_matrix  # noqa: E402
+from scipy.sparse.csgraph import connected_components  # noqa: E402
 
 from cem_pipeline.identity import assign_keys, record_keys, resolve  # noqa: E402
 from cem_pipeline.privacy import Tokenizer  # noqa: E402
@@ -48,6 +59,11 @@ FIELDS = {
     "surveys": [("member_id", "member", "member_id"), ("phone", "phone", "phone"), ("email", "email", "email"),
                 ("order_id", "order", None)],
 }
+# Recall ceiling: evidence kind -> identifier class; entity -> the class its own record id belongs to.
+CEILING_CLASS = {"phone": "phone", "email": "email", "handle": "handle", "nickname": "nickname",
+                 "phone_masked": "phone_masked", "wechat": "wechat", "customer_id": "customer_id",
+                 "member": "member", "order": "order"}
+OWN_ID_CLASS = {"crm_customers": "customer_id", "crm_members": "member", "crm_orders": "order"}
 ID_FIELD = {"crm_customers": "customer_id", "crm_members": "member_id", "crm_orders": "order_id",
             "reviews": "review_id", "social_posts": "post_id", "calls": "call_id", "surveys": "response_id"}
 
@@ -58,16 +74,19 @@ def masked_phone_of(value: str | None) -> str | None:
 
 
 def world_evidence(world: World, now: int, tokenizer: Tokenizer, chunk: int = 50_000):
-    """(evidence, records): the evidence table and one row per record with its truth person."""
+    """(evidence, records): the evidence table and one row per record with its truth person. The evidence
+    has one more column, ``record_no``: the row of ``records`` it belongs to (for scoring; ``resolve``
+    reads only the four evidence columns)."""
     ev_parts, rec_parts = [], []
+    n_records = 0
     for entity, fields in FIELDS.items():
         table = world.tables[entity]
         idx, _, is_v2 = table.visible_current(now)
         for lo in range(0, len(idx), chunk):
             rows = table.build(idx[lo:lo + chunk], is_v2[lo:lo + chunk])
-            ent, rid, kind, tok = [], [], [], []
+            ent, rid, kind, tok, rno = [], [], [], [], []
             own = []
-            for r in rows:
+            for i, r in enumerate(rows):
                 rec_id = r[ID_FIELD[entity]]
                 if entity == "crm_members":
                     rec_id = tokenizer.token("member_id", rec_id)
@@ -81,20 +100,22 @@ def world_evidence(world: World, now: int, tokenizer: Tokenizer, chunk: int = 50
                     t = v if role is None else tokenizer.token(role, v)
                     if t is None:
                         continue
-                    ent.append(entity), rid.append(rec_id), kind.append(k), tok.append(t)
+                    ent.append(entity), rid.append(rec_id), kind.append(k), tok.append(t), rno.append(n_records + i)
                 if entity in ("crm_orders", "crm_customers"):
                     pass
-            ev_parts.append(pd.DataFrame({"entity": ent, "record_id": rid, "kind": kind, "token": tok}))
+            n_records += len(rows)
+            ev_parts.append(pd.DataFrame({"entity": ent, "record_id": rid, "kind": kind, "token": tok,
+                                          "record_no": rno}))
             rec_parts.append(pd.DataFrame({"entity": entity, "record_id": own,
                                            "person_id": table.person[idx[lo:lo + chunk]]}))
     # Every anchor must appear even without identifiers: add its own id row.
     records = pd.concat(rec_parts, ignore_index=True)
     anchors = records[records.entity == "crm_customers"]
     own = pd.DataFrame({"entity": "crm_customers", "record_id": anchors.record_id, "kind": "self",
-                        "token": anchors.record_id})
+                        "token": anchors.record_id, "record_no": anchors.index})
     members = records[records.entity == "crm_members"]
     own_m = pd.DataFrame({"entity": "crm_members", "record_id": members.record_id, "kind": "self",
-                          "token": members.record_id})
+                          "token": members.record_id, "record_no": members.index})
     evidence = pd.concat(ev_parts + [own, own_m], ignore_index=True)
     return evidence, records
 
@@ -114,7 +135,32 @@ def pairwise(records: pd.DataFrame) -> dict:
             "precision": tp / predicted if predicted else 1.0, "recall": tp / truth if truth else 1.0}
 
 
-def evaluate(world: World, now: int, max_anchors: int, weak: bool, evidence=None, records=None) -> dict:
+def ceiling_pairs(evidence: pd.DataFrame, records: pd.DataFrame, scored: np.ndarray) -> int:
+    """Truth pairs linkable by shared identifiers only (see the module docstring); ``scored``: a mask over
+    ``records``. Vectorised: the graphs of all persons are one sparse graph over records and
+    (person, class, value) nodes; values (tokens and own ids) are factorized once."""
+    classes = sorted(set(CEILING_CLASS.values()))
+    kind_code, kinds = pd.factorize(evidence.kind)
+    cls = np.array([classes.index(CEILING_CLASS[k]) if k in CEILING_CLASS else -1 for k in kinds] + [-1])[kind_code]
+    rec = evidence.record_no.to_numpy()
+    keep = (cls >= 0) & evidence.token.notna().to_numpy() & scored[rec]
+    entity_code, entities = pd.factorize(records.entity)
+    own_cls = np.array([classes.index(OWN_ID_CLASS[e]) if e in OWN_ID_CLASS else -1 for e in entities])[entity_code]
+    own = np.flatnonzero((own_cls >= 0) & scored)
+    # Links (record, value): the class-tagged tokens of scored records, and their own ids.
+    value = pd.factorize(pd.concat([records.record_id.iloc[own], evidence.token[keep]], ignore_index=True))[0]
+    link_rec = np.concatenate([own, rec[keep]])
+    link_value = value.astype(np.int64) * len(classes) + np.concatenate([own_cls[own], cls[keep]])
+    person = records.person_id.to_numpy().astype(np.int64)[link_rec]
+    group = pd.factorize(person * (link_value.max() + 1) + link_value)[0] if len(link_rec) else link_rec
+    n = len(records) + (group.max() + 1 if len(group) else 0)
+    graph = coo_matrix((np.ones(len(group), np.int8), (link_rec, len(records) + group)), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    return pairs(pd.Series(np.bincount(labels[:len(records)][scored])))
+
+
+def evaluate(world: World, now: int, max_anchors: int, weak: bool, evidence=None, records=None,
+             ceiling: bool = False) -> dict:
     if evidence is None:
         evidence, records = world_evidence(world, now, Tokenizer(KEY))
     t0 = time.perf_counter()
@@ -124,8 +170,10 @@ def evaluate(world: World, now: int, max_anchors: int, weak: bool, evidence=None
     keyed = record_keys(res, history)
     merged = records.merge(keyed[["entity", "record_id", "customer_key", "match_rule"]],
                            on=["entity", "record_id"], how="left")
-    identified = set(zip(evidence[evidence.kind != "self"].entity, evidence[evidence.kind != "self"].record_id))
-    merged["has_identifier"] = [(e, r) in identified for e, r in zip(merged.entity, merged.record_id)]
+    assert len(merged) == len(records)  # one row per record, in the order of records (= record_no)
+    identified = np.zeros(len(records), bool)
+    identified[evidence.record_no.to_numpy()[(evidence.kind != "self").to_numpy()]] = True
+    merged["has_identifier"] = identified
     known = merged[merged.person_id >= 0]
     scored = known[known.has_identifier]
     out = pairwise(scored)
@@ -137,6 +185,10 @@ def evaluate(world: World, now: int, max_anchors: int, weak: bool, evidence=None
                people=world.n_people)
     # Entities where records stay unmatched, for the report.
     out["unmatched_by_entity"] = scored[scored.customer_key.isna()].entity.value_counts().to_dict()
+    if ceiling:
+        t0 = time.perf_counter()
+        out["ceiling_pairs"] = ceiling_pairs(evidence, records, (merged.person_id >= 0).to_numpy() & identified)
+        out["ceiling_seconds"] = time.perf_counter() - t0
     return out
 
 
@@ -156,11 +208,18 @@ def main(argv=None) -> None:
         variants = [(args.max_anchors, True)]
         if n <= 20000:
             variants += [(args.max_anchors, False), (10**9, True)]
+        ceiling = None
         for cap, weak in variants:
-            r = evaluate(world, now, cap, weak, evidence, records)
+            r = evaluate(world, now, cap, weak, evidence, records, ceiling=ceiling is None)
+            if ceiling is None:
+                ceiling = r["ceiling_pairs"]
+                print(f"recall ceiling (shared identifiers only): {ceiling:,}/{r['true_pairs']:,} = "
+                      f"{ceiling / r['true_pairs']:.5f} ({r['ceiling_seconds']:.1f}s, not timed)", flush=True)
             print(f"cap={cap if cap < 10**9 else 'none'} weak={weak}: resolve+keys {r['seconds']:.2f}s | "
                   f"precision {r['tp']:,}/{r['predicted_pairs']:,} = {r['precision']:.5f} | "
                   f"recall {r['tp']:,}/{r['true_pairs']:,} = {r['recall']:.5f} | "
+                  f"ceiling {ceiling / r['true_pairs']:.5f}, recall/ceiling {r['tp']:,}/{ceiling:,} = "
+                  f"{r['tp'] / ceiling:.5f} | "
                   f"scored {r['scored']:,} of {r['known']:,} known-person records "
                   f"({r['no_identifier']:,} without identifier; {r['unknown_person']:,} with no person) | "
                   f"unmatched scored {r['scored_unmatched']:,} {r['unmatched_by_entity']} | "

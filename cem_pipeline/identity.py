@@ -31,34 +31,137 @@ The rules (over-merge guards in **bold**):
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 CUSTOMERS, MEMBERS = "crm_customers", "crm_members"
+ORDERS, REVIEWS, SURVEYS = "crm_orders", "reviews", "surveys"
 ANCHOR_ENTITIES = (CUSTOMERS, MEMBERS)
 CONTACT_KINDS = ("phone", "email", "handle")
+ANCHOR_CONTACT_KINDS = ("name", "phone", "email", "handle", "phone_masked")
 DEFAULT_MAX_ANCHORS_PER_TOKEN = 6
 RESOLUTION_COLUMNS = ["entity", "record_id", "component", "match_rule", "is_anchor"]
+# match_rule of an attached record, by the code the attachment step stores (0: not attached).
+RULES = np.array([None, "customer_id", "member", "order", "contact_unique", "weak_unique"], dtype=object)
+
+# Implementation: every string (entity, kind, record id, token) is turned into an integer code once
+# (``_encode``); all joins, groupings and de-duplications below run on int64 arrays. Per-thing values
+# live in lookup tables indexed by code (``_table``): "the node of customer id code c" is ``cnode[c]``.
 
 
-def _star_edges(nodes: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Edges joining every node of a group to the group's first node."""
-    if len(nodes) == 0:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    frame = pd.DataFrame({"n": nodes, "g": groups})
-    first = frame.groupby("g", sort=False)["n"].transform("first").to_numpy()
-    keep = first != frame["n"].to_numpy()
-    return frame["n"].to_numpy()[keep], first[keep]
+def _table(size: int) -> np.ndarray:
+    """A lookup table of ``size`` slots holding -1 ("none"), plus one spare last slot that stays -1,
+    so that looking up code -1 (a missing value) gives -1 again instead of wrapping around."""
+    return np.full(size + 1, -1, np.int64)
 
 
-def _unique_component(frame: pd.DataFrame, key: str = "rid") -> pd.Series:
-    """``frame`` has columns (key, component): the component per key where there is exactly one."""
-    frame = frame.dropna(subset=["component"]).drop_duplicates([key, "component"])
-    counts = frame.groupby(key)["component"].transform("size")
-    one = frame[counts == 1]
-    return pd.Series(one["component"].to_numpy(), index=one[key].to_numpy())
+def _first(keys: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Lookup table key -> the value of the key's first row (rows with key -1 ignored)."""
+    out = _table(size)
+    keys = np.asarray(keys, np.int64)
+    ok = keys >= 0
+    keys, values = keys[ok], np.asarray(values, np.int64)[ok]
+    first = ~pd.Series(keys).duplicated().to_numpy()
+    out[keys[first]] = values[first]
+    return out
+
+
+def _without_common(token_of: np.ndarray, max_count: int) -> np.ndarray:
+    """``token_of`` (a token code per anchor node, -1: none) less the tokens held by more than
+    ``max_count`` nodes (rule 3: such a token is no evidence)."""
+    out = token_of.copy()
+    held = np.flatnonzero(out >= 0)
+    _, inverse, counts = np.unique(out[held], return_inverse=True, return_counts=True)
+    out[held[counts[inverse] > max_count]] = -1
+    return out
+
+
+def _star_edges(group_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Edges joining every node with a group (``group_of[node] >= 0``) to the first node of its group."""
+    nodes = np.flatnonzero(group_of >= 0)
+    _, first, inverse = np.unique(group_of[nodes], return_index=True, return_inverse=True)
+    centre = nodes[first][inverse]
+    keep = centre != nodes
+    return nodes[keep], centre[keep]
+
+
+def _token_components(token_of: np.ndarray, comp_of: np.ndarray) -> pd.DataFrame:
+    """Distinct (token, comp) over the nodes that carry a token."""
+    nodes = np.flatnonzero(token_of >= 0)
+    return pd.DataFrame({"token": token_of[nodes], "comp": comp_of[nodes]}).drop_duplicates()
+
+
+def _candidates(rec: np.ndarray, token: np.ndarray, lookup: pd.DataFrame) -> pd.DataFrame:
+    """(rec, comp): the components each record's tokens point at, through ``lookup`` (token, comp)."""
+    rows = pd.DataFrame({"rec": rec, "token": token})
+    return rows.merge(lookup, on="token")[["rec", "comp"]]
+
+
+def _unique_component(cands: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """(rec, comp) of the records whose candidates in ``cands`` (rec, comp) name exactly one component."""
+    cands = cands.drop_duplicates(["rec", "comp"])
+    one = cands.groupby("rec")["comp"].transform("size").to_numpy() == 1
+    return cands.rec.to_numpy()[one], cands.comp.to_numpy()[one]
+
+
+@dataclass
+class _Coded:
+    """The evidence rows that carry a token, with every string replaced by an integer code."""
+
+    entity: np.ndarray  # per row: entity code (``entity_names[code]``)
+    kind: np.ndarray  # per row: kind code (``kind_code[kind]``)
+    rid: np.ndarray  # per row: record id code; record ids and tokens share one code space (``vocab``),
+    token: np.ndarray  # so that "this token is that record's id" is an integer equality
+    rec: np.ndarray  # per row: record number of (entity, record id), numbered in order of first appearance
+    n_rec: int
+    vocab: pd.Index  # code -> record id / token string
+    entity_names: pd.Index
+    entity_code: dict  # entity / kind string -> code
+    kind_code: dict
+    cust_codes: np.ndarray  # record id codes of the anchors (graph nodes): customers 0..n_c-1, then members
+    member_codes: np.ndarray
+
+    def rows(self, entity: str | None = None, kind: str | None = None) -> np.ndarray:
+        """Boolean mask of the rows of an entity and/or kind."""
+        mask = np.ones(len(self.rid), bool)
+        if entity is not None:
+            mask &= self.entity == self.entity_code.get(entity, -1)
+        if kind is not None:
+            mask &= self.kind == self.kind_code.get(kind, -1)
+        return mask
+
+    def first_token(self, entity: str, kind: str) -> np.ndarray:
+        """Lookup table record id code -> token code of the record's first ``kind`` row."""
+        m = self.rows(entity, kind)
+        return _first(self.rid[m], self.token[m], len(self.vocab))
+
+
+def _encode(evidence: pd.DataFrame) -> _Coded:
+    """Factorize the evidence strings once. Rows without a record id are dropped; rows without a token
+    count only to make their CRM customer / member an anchor."""
+    ev = evidence.dropna(subset=["record_id"])
+    ev = ev[["entity", "record_id", "kind"]].astype(str).assign(token=ev.token)
+    has_token = ev.token.notna().to_numpy()
+    tokens = ev.token[has_token].astype(str)
+    codes, vocab = pd.factorize(pd.concat([ev.record_id, tokens], ignore_index=True))
+    entity_all, entity_names = pd.factorize(ev.entity)
+    entity_code = {e: i for i, e in enumerate(entity_names)}
+    rid_all = codes[:len(ev)]
+
+    def anchor_codes(entity: str) -> np.ndarray:  # distinct record ids of the entity, in order of appearance
+        return pd.unique(rid_all[entity_all == entity_code.get(entity, -1)])
+
+    entity, rid = entity_all[has_token], rid_all[has_token]
+    kind, kind_names = pd.factorize(ev.kind[has_token])
+    rec, rec_keys = pd.factorize(entity.astype(np.int64) * len(vocab) + rid)
+    return _Coded(entity=entity, kind=kind, rid=rid, token=codes[len(ev):], rec=rec, n_rec=len(rec_keys),
+                  vocab=vocab, entity_names=entity_names, entity_code=entity_code,
+                  kind_code={k: i for i, k in enumerate(kind_names)},
+                  cust_codes=anchor_codes(CUSTOMERS), member_codes=anchor_codes(MEMBERS))
 
 
 def resolve(evidence: pd.DataFrame, max_anchors_per_token: int = DEFAULT_MAX_ANCHORS_PER_TOKEN,
@@ -68,142 +171,113 @@ def resolve(evidence: pd.DataFrame, max_anchors_per_token: int = DEFAULT_MAX_ANC
     Returns ``entity, record_id, component, match_rule, is_anchor``: one row per record; components
     are numbered 0..k-1 and contain at least one anchor (a CRM customer or member).
     """
-    ev = evidence.dropna(subset=["record_id", "token"])[["entity", "record_id", "kind", "token"]]
-    ev = ev.astype({"entity": str, "record_id": str, "kind": str, "token": str})
-    anchors_of = {e: ev[ev.entity == e] for e in ANCHOR_ENTITIES}
-    cust_ids = pd.Index(pd.unique(evidence.loc[evidence.entity == CUSTOMERS, "record_id"].dropna().astype(str)))
-    member_ids = pd.Index(pd.unique(evidence.loc[evidence.entity == MEMBERS, "record_id"].dropna().astype(str)))
-    n_c, n_m = len(cust_ids), len(member_ids)
+    ev = _encode(evidence)
+    n_c, n_m = len(ev.cust_codes), len(ev.member_codes)
     n = n_c + n_m
+    cnode, mnode = _table(len(ev.vocab)), _table(len(ev.vocab))  # record id code -> graph node
+    cnode[ev.cust_codes] = np.arange(n_c)
+    mnode[ev.member_codes] = n_c + np.arange(n_m)
 
-    def cnode(ids) -> np.ndarray:
-        return cust_ids.get_indexer(ids)
-
-    def mnode(tokens) -> np.ndarray:
-        idx = member_ids.get_indexer(tokens)
-        return np.where(idx >= 0, idx + n_c, -1)
-
-    # Contact tokens on anchors, and which of them are too common to be evidence (rule 3).
-    cust = anchors_of[CUSTOMERS]
-    wide = cust[cust.kind.isin(("name", "phone", "email", "handle", "phone_masked"))] \
-        .drop_duplicates(["record_id", "kind"]).pivot(index="record_id", columns="kind", values="token")
-    wide = wide.reindex(columns=["name", "phone", "email", "handle", "phone_masked"]).astype(object)
-    wide["node"] = cnode(wide.index)
-    mem = anchors_of[MEMBERS]
-    wechat = mem[mem.kind == "wechat"].drop_duplicates(["record_id"])
-    common: dict[str, set] = {}
+    # Contact tokens per anchor node (its first of each kind), less those too common to be evidence (rule 3).
+    contact = {}
+    for kind in ANCHOR_CONTACT_KINDS:
+        m = ev.rows(CUSTOMERS, kind)
+        contact[kind] = _first(cnode[ev.rid[m]], ev.token[m], n)
     for kind in CONTACT_KINDS:
-        counts = wide[kind].value_counts()
-        common[kind] = set(counts.index[counts > max_anchors_per_token])
-    wc = wechat.token.value_counts()
-    common["wechat"] = set(wc.index[wc > max_anchors_per_token])
-    for kind in CONTACT_KINDS:
-        wide.loc[wide[kind].isin(common[kind]), kind] = np.nan
+        contact[kind] = _without_common(contact[kind], max_anchors_per_token)
+    m = ev.rows(MEMBERS, "wechat")
+    wechat = _without_common(_first(mnode[ev.rid[m]], ev.token[m], n), max_anchors_per_token)
 
     src, dst = [], []
 
     def add(a, b):
-        a, b = np.asarray(a, np.int64), np.asarray(b, np.int64)
         ok = (a >= 0) & (b >= 0)
         src.append(a[ok])
         dst.append(b[ok])
 
-    # Rule 1: hard links.
-    mc = mem[mem.kind == "customer_id"]
-    add(mnode(mc.record_id), cnode(mc.token))
-    orders = ev[ev.entity == "crm_orders"]
-    o_cust = orders[orders.kind == "customer_id"].drop_duplicates("record_id").set_index("record_id")["token"]
-    o_mem = orders[orders.kind == "member"].drop_duplicates("record_id").set_index("record_id")["token"]
-    both = o_cust.index.intersection(o_mem.index)
-    add(cnode(o_cust.loc[both]), mnode(o_mem.loc[both]))
-    order_node = pd.Series(cnode(o_cust), index=o_cust.index)
-    no_cust = o_mem.index.difference(order_node.index[order_node.to_numpy() >= 0])
-    order_node = pd.concat([order_node[order_node >= 0], pd.Series(mnode(o_mem.loc[no_cust]), index=no_cust)])
-    order_node = order_node[order_node >= 0]
-    order_node = order_node[~order_node.index.duplicated()]
-    surveys = ev[ev.entity == "surveys"]
-    s_mem = surveys[surveys.kind == "member"].drop_duplicates("record_id").set_index("record_id")["token"]
-    s_ord = surveys[surveys.kind == "order"].drop_duplicates("record_id").set_index("record_id")["token"]
-    both = s_mem.index.intersection(s_ord.index)
-    add(mnode(s_mem.loc[both]), order_node.reindex(s_ord.loc[both]).fillna(-1).to_numpy())
-    w = wechat[~wechat.token.isin(common["wechat"])]
-    add(*_star_edges(mnode(w.record_id), w.token.to_numpy()))
-    h = wide.dropna(subset=["handle"])
-    add(*_star_edges(h.node.to_numpy(), h.handle.to_numpy()))
-    # Rule 2: two agreeing identifiers.
+    # Rule 1: hard links. Orders and surveys by their first customer / member / order token.
+    m = ev.rows(MEMBERS, "customer_id")
+    add(mnode[ev.rid[m]], cnode[ev.token[m]])
+    o_cust, o_mem = cnode[ev.first_token(ORDERS, "customer_id")], mnode[ev.first_token(ORDERS, "member")]
+    add(o_cust, o_mem)
+    order_node = np.where(o_cust >= 0, o_cust, o_mem)  # order id code -> its customer's node, else its member's
+    add(mnode[ev.first_token(SURVEYS, "member")], order_node[ev.first_token(SURVEYS, "order")])
+    add(*_star_edges(wechat))
+    add(*_star_edges(contact["handle"]))
+    # Rule 2: two agreeing identifiers (a pair of token codes as one int64 group key).
     for a, b in (("name", "phone"), ("name", "email"), ("phone", "email")):
-        pair = wide.dropna(subset=[a, b])
-        add(*_star_edges(pair.node.to_numpy(), (pair[a] + "|" + pair[b]).to_numpy()))
+        both = (contact[a] >= 0) & (contact[b] >= 0)
+        add(*_star_edges(np.where(both, contact[a] * len(ev.vocab) + contact[b], -1)))
 
-    s, d = np.concatenate(src) if src else np.empty(0, np.int64), np.concatenate(dst) if dst else np.empty(0, np.int64)
+    s, d = np.concatenate(src), np.concatenate(dst)
     graph = coo_matrix((np.ones(len(s), np.int8), (s, d)), shape=(n, n)).tocsr()
     _, labels = connected_components(graph, directed=False)
     # Renumber components by their first anchor, so numbering is deterministic for equal input.
     _, comp = np.unique(labels, return_inverse=True)
+    comp_of = np.append(comp, -1)  # node -> component, -1 -> -1
 
-    out = [pd.DataFrame({"entity": CUSTOMERS, "record_id": cust_ids, "component": comp[:n_c],
-                         "match_rule": "anchor", "is_anchor": True}),
-           pd.DataFrame({"entity": MEMBERS, "record_id": member_ids, "component": comp[n_c:],
-                         "match_rule": "anchor", "is_anchor": True})]
+    # Rule 4: attach the other records, step by step; a record keeps the first step that attaches it.
+    component = np.full(ev.n_rec, -1, np.int64)  # per record number
+    rule = np.zeros(ev.n_rec, np.int8)  # per record number: index into RULES
 
-    # Rule 4: attach the other records.
-    comp_of_member = pd.Series(comp[n_c:], index=member_ids)
-    comp_of_order = pd.Series(comp[order_node.to_numpy()], index=order_node.index)
-    contact_comp = {}
+    def fill(rec: np.ndarray, comps: np.ndarray, name: str):
+        found = comps >= 0
+        first = _first(rec[found], comps[found], ev.n_rec)[:-1]
+        todo = (component < 0) & (first >= 0)
+        component[todo] = first[todo]
+        rule[todo] = list(RULES).index(name)
+
+    other = ~np.logical_or.reduce([ev.rows(e) for e in ANCHOR_ENTITIES])
+    m = ev.rows(ORDERS, "customer_id")
+    fill(ev.rec[m], comp_of[order_node[ev.rid[m]]], "customer_id")
+    for kind, node_of in (("member", mnode), ("order", order_node)):
+        m = ev.rows(kind=kind) & other
+        fill(ev.rec[m], comp_of[node_of[ev.token[m]]], kind)
+    cands = []
     for kind in CONTACT_KINDS:
-        c = wide.dropna(subset=[kind])
-        contact_comp[kind] = pd.DataFrame({"token": c[kind].astype(str).to_numpy(),
-                                           "component": comp[c.node.to_numpy()]}).drop_duplicates()
-    others = ev[~ev.entity.isin(ANCHOR_ENTITIES)].copy()
-    others["rid"] = others.entity + "\x1f" + others.record_id
-    records = others.drop_duplicates("rid")[["rid", "entity", "record_id"]].set_index("rid")
-    records["component"] = np.nan
-    records["match_rule"] = None
-
-    def fill(values: pd.Series, rule: str):
-        values = values.dropna()
-        values = values[~values.index.duplicated()]
-        todo = records.index[records.component.isna()].intersection(values.index)
-        records.loc[todo, "component"] = values.loc[todo].to_numpy()
-        records.loc[todo, "match_rule"] = rule
-
-    oc = others[(others.kind == "customer_id") & (others.entity == "crm_orders")]
-    fill(pd.Series(comp_of_order.reindex(oc.record_id).to_numpy(), index=oc.rid.to_numpy()), "customer_id")
-    for kind, lookup in (("member", comp_of_member), ("order", comp_of_order)):
-        k = others[others.kind == kind]
-        fill(pd.Series(lookup.reindex(k.token).to_numpy(), index=k.rid.to_numpy()), kind)
-    cand = []
-    for kind in CONTACT_KINDS:
-        k = others[others.kind == kind][["rid", "token"]].merge(contact_comp[kind], on="token")
-        cand.append(k[["rid", "component"]])
-    fill(_unique_component(pd.concat(cand)), "contact_unique")
+        m = ev.rows(kind=kind) & other
+        cands.append(_candidates(ev.rec[m], ev.token[m], _token_components(contact[kind], comp_of)))
+    fill(*_unique_component(pd.concat(cands)), "contact_unique")
 
     if weak_evidence:
-        rv = others[others.entity == "reviews"]
-        attached = records[records.entity == "reviews"].dropna(subset=["component"])
-        nick = rv[rv.kind == "nickname"]
-        nick_comp = nick[nick.rid.isin(attached.index)][["token"]].assign(
-            component=attached.component.reindex(nick[nick.rid.isin(attached.index)].rid).to_numpy()).drop_duplicates()
-        masked = wide.dropna(subset=["phone_masked"])
-        masked_comp = pd.DataFrame({"token": masked.phone_masked.astype(str).to_numpy(),
-                                    "component": comp[masked.node.to_numpy()]}).drop_duplicates()
-        pending = set(records.index[(records.entity == "reviews") & records.component.isna()])
+        review = ev.rows(REVIEWS)
+        attached = review & ev.rows(kind="nickname") & (component[ev.rec] >= 0)
+        nick_comp = pd.DataFrame({"token": ev.token[attached],
+                                  "comp": component[ev.rec[attached]]}).drop_duplicates()
+        masked_comp = _token_components(contact["phone_masked"], comp_of)
+        pending = review & (component[ev.rec] < 0)
         sets = []
         for kind, lookup in (("nickname", nick_comp), ("phone_masked", masked_comp)):
-            k = rv[(rv.kind == kind) & rv.rid.isin(pending)][["rid", "token"]].merge(lookup, on="token")
-            sets.append(k[["rid", "component"]].drop_duplicates().assign(kind=kind))
+            m = pending & ev.rows(kind=kind)
+            sets.append(_candidates(ev.rec[m], ev.token[m], lookup).drop_duplicates().assign(kind=kind))
         cands = pd.concat(sets)
         if len(cands):
             # Intersect the non-empty candidate sets of the two kinds.
-            n_kinds = cands.groupby("rid")["kind"].transform("nunique")
-            hits = cands.groupby(["rid", "component"])["kind"].transform("nunique")
-            keep = cands[hits == n_kinds]
-            fill(_unique_component(keep), "weak_unique")
+            n_kinds = cands.groupby("rec")["kind"].transform("nunique")
+            hits = cands.groupby(["rec", "comp"])["kind"].transform("nunique")
+            fill(*_unique_component(cands[hits == n_kinds]), "weak_unique")
 
-    records = records.reset_index(drop=True)
-    records["is_anchor"] = False
-    result = pd.concat(out + [records[["entity", "record_id", "component", "match_rule", "is_anchor"]]],
-                       ignore_index=True)
+    return _output(ev, comp, component, rule, other)
+
+
+def _output(ev: _Coded, comp: np.ndarray, component: np.ndarray, rule: np.ndarray,
+            other: np.ndarray) -> pd.DataFrame:
+    """The result frame: anchors (customers, members) in node order, then the other records in order of
+    first appearance; codes turned back into strings here only."""
+    n_c = len(ev.cust_codes)
+    first_row = np.flatnonzero(~pd.Series(ev.rec).duplicated().to_numpy())  # per record number
+    recs = np.flatnonzero(other[first_row])
+    rows = first_row[recs]
+    records = pd.DataFrame({"entity": ev.entity_names.take(ev.entity[rows]),
+                            "record_id": ev.vocab.take(ev.rid[rows]),
+                            "component": np.where(component[recs] >= 0, component[recs], np.nan),
+                            "match_rule": pd.Series(RULES[rule[recs]], dtype=object), "is_anchor": False})
+    out = [pd.DataFrame({"entity": CUSTOMERS, "record_id": ev.vocab.take(ev.cust_codes), "component": comp[:n_c],
+                         "match_rule": "anchor", "is_anchor": True}),
+           pd.DataFrame({"entity": MEMBERS, "record_id": ev.vocab.take(ev.member_codes), "component": comp[n_c:],
+                         "match_rule": "anchor", "is_anchor": True}),
+           records]
+    result = pd.concat(out, ignore_index=True)
     result["component"] = result["component"].astype("Int64")
     return result[RESOLUTION_COLUMNS]
 
@@ -225,11 +299,9 @@ def assign_keys(resolution: pd.DataFrame, history: pd.DataFrame | None) -> pd.Da
 
     Only changes are returned, so an unchanged graph appends nothing.
     """
-    anchors = resolution[resolution.is_anchor.astype(bool)][["entity", "record_id", "component"]]
-    anchors = anchors.rename(columns={"entity": "anchor_entity", "record_id": "anchor_id"})
+    anchors = _anchors(resolution).rename(columns={"entity": "anchor_entity", "record_id": "anchor_id"})
     if history is not None and len(history):
-        h = history.sort_values("run_seq", kind="stable").drop_duplicates(["anchor_entity", "anchor_id"], keep="last")
-        current = h[["anchor_entity", "anchor_id", "customer_key"]].rename(columns={"customer_key": "current_key"})
+        current = current_keys(history).rename(columns={"customer_key": "current_key"})
         max_key, run_seq = int(history.customer_key.max()), int(history.run_seq.max()) + 1
     else:
         current = pd.DataFrame({"anchor_entity": pd.Series(dtype=str), "anchor_id": pd.Series(dtype=str),
@@ -265,15 +337,20 @@ def assign_keys(resolution: pd.DataFrame, history: pd.DataFrame | None) -> pd.Da
 
 def current_keys(history: pd.DataFrame) -> pd.DataFrame:
     """Latest key per anchor of a key map."""
-    h = history.sort_values("run_seq", kind="stable").drop_duplicates(["anchor_entity", "anchor_id"], keep="last")
+    h = history[["anchor_entity", "anchor_id", "customer_key", "run_seq"]].sort_values("run_seq", kind="stable")
+    h = h.drop_duplicates(["anchor_entity", "anchor_id"], keep="last")
     return h[["anchor_entity", "anchor_id", "customer_key"]].reset_index(drop=True)
+
+
+def _anchors(resolution: pd.DataFrame) -> pd.DataFrame:
+    """(entity, record_id, component) of the anchor rows (columns picked first: the others are wide)."""
+    return resolution[["entity", "record_id", "component"]][resolution.is_anchor.astype(bool).to_numpy()]
 
 
 def record_keys(resolution: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     """customer_key per record (as the dbt model int_identity__record_keys computes it in SQL)."""
     cur = current_keys(history)
-    anchors = resolution[resolution.is_anchor.astype(bool)].merge(
-        cur, left_on=["entity", "record_id"], right_on=["anchor_entity", "anchor_id"])
+    anchors = _anchors(resolution).merge(cur, left_on=["entity", "record_id"], right_on=["anchor_entity", "anchor_id"])
     key_of_comp = anchors.groupby("component")["customer_key"].min()
     out = resolution.copy()
     out["customer_key"] = key_of_comp.reindex(out.component).to_numpy()
