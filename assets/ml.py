@@ -8,8 +8,9 @@
 - ``ml_sentiment_scores`` / ``ml_sentence_scores`` / ``ml_call_sentiment``: one step that scores what the
   current model has not scored yet (:func:`cem_pipeline.nlp.store.score_warehouse`). Their keys are
   what the dbt translator gives the dbt sources ``ml.sentiment_scores`` etc., so dbt models reading them
-  sit downstream. The hourly job leaves group ``ml`` out; dbt then reads the tables as the last ml run
-  left them (the dbt on-run-start hook ``create_ml_tables`` creates them empty on a fresh warehouse).
+  sit downstream. The model runs with ``CEM_SENTIMENT_RUNTIME`` (default ``auto``: ONNX Runtime int8,
+  :mod:`cem_pipeline.nlp.onnx_backend`, when onnxruntime is installed). The hourly job leaves group
+  ``ml`` out; dbt then reads the tables as the last ml run left them (the dbt on-run-start hook ``create_ml_tables`` creates them empty on a fresh warehouse).
 """
 
 
@@ -141,6 +142,7 @@ _SCORING_DEPS = [dg.AssetKey("sentiment_model"), *(dg.AssetKey(f"masked_{e}") fo
     ],
 )
 def sentiment_scores(context: dg.AssetExecutionContext, cem: CemSettings):
+    from cem_pipeline.config import sentiment_runtime
     from cem_pipeline.nlp.model import current_model_dir
     from cem_pipeline.nlp.scoring import ENV_MODEL, load_scorer
     from cem_pipeline.nlp.store import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE, score_warehouse, table_counts
@@ -149,13 +151,13 @@ def sentiment_scores(context: dg.AssetExecutionContext, cem: CemSettings):
     if not model_dir:
         raise FileNotFoundError("no current sentiment model: materialize the `sentiment_model` asset first "
                                 f"(or set {ENV_MODEL})")
-    scorer = load_scorer(model_dir, batch_size=32)
+    scorer = load_scorer(model_dir, runtime=sentiment_runtime())
     with cem.warehouse().connect() as con:
         summary = score_warehouse(con, scorer, log=context.log.info)
         counts = table_counts(con)
     context.log.info(f"scored {summary.n_scored} texts ({summary.strings_inferred} strings incl. sentences) "
                      f"with {summary.model_id} in {summary.seconds}s")
-    common = {"model_id": summary.model_id, "model_dir": str(model_dir)}
+    common = {"model_id": summary.model_id, "model_dir": str(model_dir), "runtime": scorer.runtime}
     yield dg.MaterializeResult(asset_key=SCORES_KEY, metadata={
         **common,
         "texts_scored_this_run": summary.n_scored,

@@ -183,3 +183,16 @@ def load_settings(environ=None, *, require_sources: bool = True) -> Settings:
     if bi_path is not None and bi_path.resolve() == warehouse_path.resolve():
         raise ConfigError(f"{PREFIX}BI_PATH must differ from {PREFIX}WAREHOUSE_PATH: BI tools read a separate copy.")
     return Settings(env, data_dir, warehouse_path, timezone, http, sources, bi_path)
+
+
+def sentiment_runtime(environ=None) -> str:
+    """``CEM_SENTIMENT_RUNTIME``: how the pipeline and ``cem sentiment score`` run the sentiment model
+    (``auto`` default: ONNX Runtime int8 when onnxruntime is installed, else PyTorch; or ``torch``,
+    ``torch-int8``, ``onnx``, ``onnx-int8``; see :func:`cem_pipeline.nlp.scoring.load_scorer`)."""
+    from cem_pipeline.nlp.scoring import AUTO, RUNTIMES
+
+    environ = os.environ if environ is None else environ
+    value = (_env("SENTIMENT_RUNTIME", environ) or AUTO).lower()
+    if value not in (AUTO, *RUNTIMES):
+        raise ConfigError(f"{PREFIX}SENTIMENT_RUNTIME={value!r} is not one of {', '.join((AUTO, *RUNTIMES))}.")
+    return value

