@@ -99,12 +99,44 @@ def _drop_stale_landing(con, entity: Entity) -> None:
         con.execute(f'DROP TABLE IF EXISTS {schema.RAW}."{name}"')
 
 
-def _rollback_quietly(con) -> None:
-    """Roll back the load's transaction if one is open (the failure may have come before BEGIN)."""
-    try:
-        con.execute("ROLLBACK")
-    except Exception:  # noqa: BLE001 - "no transaction is active" is the expected case here
-        pass
+def _land_pages(con, landing: str, client: SourceClient, entity: Entity, cursor_from: str | None,
+                on_page: Callable[[Page], None] | None):
+    """Append every page since ``cursor_from`` to the ``landing`` table, one committed insert per page.
+    Returns (records served, pages, greatest cursor value, its text)."""
+    con.execute(f"CREATE TABLE {landing} (record_id VARCHAR, source_updated_at VARCHAR, _record VARCHAR, "
+                "_record_hash VARCHAR, _page_cursor VARCHAR, _page_no INTEGER, _row_no INTEGER)")
+    served, pages, best, best_text = 0, 0, None, None
+    for page in client.pages(entity, updated_since=cursor_from):
+        batch, page_best, page_best_text = page_to_arrow(page, entity)
+        if batch.num_rows:
+            con.register("page_batch", batch)
+            con.execute(f"INSERT INTO {landing} SELECT * FROM page_batch")
+            con.unregister("page_batch")
+        served += batch.num_rows
+        pages += 1
+        if page_best is not None and (best is None or page_best > best):
+            best, best_text = page_best, page_best_text
+        if on_page:
+            on_page(page)
+    return served, pages, best, best_text
+
+
+def _append_new_versions(con, table: str, landing: str, load_id: str) -> int:
+    """Append the landed versions raw has not seen (the same (id, hash) served twice lands once)."""
+    return con.execute(f"""
+        INSERT INTO {table}
+        SELECT l.record_id, l.source_updated_at, l._record::JSON, l._record_hash, ?, ?,
+               l._page_cursor, l._page_no, l._row_no
+        FROM (
+            SELECT *, row_number() OVER (PARTITION BY _record_hash ORDER BY _page_no, _row_no) AS k
+            FROM {landing}
+        ) l
+        WHERE l.k = 1 AND NOT EXISTS (
+            SELECT 1 FROM {table} r
+            WHERE r._record_hash = l._record_hash
+              AND r.source_updated_at IS NOT DISTINCT FROM l.source_updated_at
+        )
+    """, [load_id, _utcnow()]).fetchone()[0]
 
 
 def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
@@ -125,54 +157,25 @@ def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
 
         _drop_stale_landing(con, entity)
         landing = f"{schema.RAW}.{LANDING_PREFIX}{entity.name}_{uuid.uuid4().hex[:12]}"
-        con.execute(f"CREATE TABLE {landing} (record_id VARCHAR, source_updated_at VARCHAR, "
-                    "_record VARCHAR, _record_hash VARCHAR, _page_cursor VARCHAR, _page_no INTEGER, "
-                    "_row_no INTEGER)")
         try:
-            served, pages = 0, 0
-            best, best_text = None, None
-            for page in client.pages(entity, updated_since=cursor_from):
-                batch, page_best, page_best_text = page_to_arrow(page, entity)
-                if batch.num_rows:
-                    con.register("page_batch", batch)
-                    con.execute(f"INSERT INTO {landing} SELECT * FROM page_batch")
-                    con.unregister("page_batch")
-                served += batch.num_rows
-                pages += 1
-                if page_best is not None and (best is None or page_best > best):
-                    best, best_text = page_best, page_best_text
-                if on_page:
-                    on_page(page)
-
+            served, pages, best, best_text = _land_pages(con, landing, client, entity, cursor_from, on_page)
             con.execute("BEGIN TRANSACTION")
-            # Append versions raw has not seen: the same (id, hash) served twice lands once.
-            written = con.execute(f"""
-                INSERT INTO {table}
-                SELECT l.record_id, l.source_updated_at, l._record::JSON, l._record_hash, ?, ?,
-                       l._page_cursor, l._page_no, l._row_no
-                FROM (
-                    SELECT *, row_number() OVER (PARTITION BY _record_hash ORDER BY _page_no, _row_no) AS k
-                    FROM {landing}
-                ) l
-                WHERE l.k = 1 AND NOT EXISTS (
-                    SELECT 1 FROM {table} r
-                    WHERE r._record_hash = l._record_hash
-                      AND r.source_updated_at IS NOT DISTINCT FROM l.source_updated_at
-                )
-            """, [load_id, _utcnow()]).fetchone()[0]
-            cursor_to = best_text if best_text is not None else cursor_from
-            if cursor_from is not None and best is not None and parse_source_ts(cursor_from) > best:
-                cursor_to = cursor_from  # never move the watermark backwards
-            con.execute(f"""UPDATE {schema.LOAD_LEDGER} SET status = 'committed', cursor_to = ?, pages = ?,
-                            records_served = ?, rows_written = ?, duplicates_skipped = ?, finished_at = ?
-                            WHERE load_id = ?""",
-                        [cursor_to, pages, served, written, served - written, _utcnow(), load_id])
-            con.execute(f"DROP TABLE {landing}")
-            con.execute("COMMIT")
-        except BaseException:
-            _rollback_quietly(con)
-            con.execute(f"DROP TABLE IF EXISTS {landing}")
-            raise
+            try:
+                written = _append_new_versions(con, table, landing, load_id)
+                cursor_to = best_text if best_text is not None else cursor_from
+                if cursor_from is not None and best is not None and parse_source_ts(cursor_from) > best:
+                    cursor_to = cursor_from  # never move the watermark backwards
+                con.execute(f"""UPDATE {schema.LOAD_LEDGER} SET status = 'committed', cursor_to = ?, pages = ?,
+                                records_served = ?, rows_written = ?, duplicates_skipped = ?, finished_at = ?
+                                WHERE load_id = ?""",
+                            [cursor_to, pages, served, written, served - written, _utcnow(), load_id])
+                con.execute(f"DROP TABLE {landing}")
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+        finally:
+            con.execute(f"DROP TABLE IF EXISTS {landing}")  # after a commit it is gone already
 
     result = LoadResult(entity.name, load_id, cursor_from, cursor_to, pages, served, written, served - written,
                         client.unparsable_pages, round(time.perf_counter() - started, 3))
