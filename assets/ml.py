@@ -28,7 +28,8 @@ MASKED_TEXT_ENTITIES = ("reviews", "social_posts", "surveys", "calls")
 
 class SentimentModelConfig(dg.Config):
     config: str = "demo"
-    """``demo`` (frozen encoder + trained head; minutes on CPU) or ``full`` (fine-tuned encoder; wants a GPU)."""
+    """``demo`` (frozen encoder + trained head; minutes on CPU), ``full`` (fine-tuned encoder; ~45 min on 2 CPU
+    cores, minutes on a GPU) or ``fast`` (``full`` distilled into 4 layers for scoring speed; needs ``full``)."""
     seed: int = 7
     overrides_json: str = ""
     """JSON object of training-setting overrides (e.g. ``{"train_cap_per_set": 120, "epochs": 150}``)."""

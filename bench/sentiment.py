@@ -47,6 +47,40 @@ def fmt_metrics(ev: dict) -> list[str]:
     return lines
 
 
+def compare_with_full(report: dict) -> list[str]:
+    """Per-dataset accuracy of demo (and fast) minus full, where both were evaluated on the same test texts."""
+    full = report["full"]["metrics"]
+    others = [k for k in ("demo", "fast") if report.get(k) and report[k]["metrics"].get("test_cap_per_set") is None]
+    if not others or full.get("test_cap_per_set") is not None:
+        return ["## vs full: not comparable (a test split was capped per set)"]
+    lines = ["## accuracy minus the full model's, same test texts (points; the aim for demo is within 3)",
+             f"  {'slice':<26}{'n':>6}{'full':>8}" + "".join(f"{k:>8}{k + '-full':>11}" for k in others)]
+    for name, m in sorted(full["by_dataset"].items()):
+        cells = ""
+        for k in others:
+            acc = report[k]["metrics"]["by_dataset"][name]["accuracy"]
+            cells += f"{acc:>8.3f}{100 * (acc - m['accuracy']):>+11.1f}"
+        lines.append(f"  {name:<26}{m['n']:>6}{m['accuracy']:>8.3f}{cells}")
+    return lines
+
+
+def fast_int8_quality(fast_dir: Path, test: pd.DataFrame, threads: int) -> dict:
+    """The fast model as the pipeline runs it (onnx-int8) against itself in fp32 on the whole test split."""
+    from cem_pipeline.nlp.model import evaluate_predictions
+    from cem_pipeline.nlp.scoring import load_scorer
+
+    texts = test["text"].tolist()
+    p32 = load_scorer(fast_dir, runtime="torch", threads=threads).predict_proba(texts)
+    p8 = load_scorer(fast_dir, runtime="onnx-int8", threads=threads).predict_proba(texts)
+    e32, e8 = evaluate_predictions(test, p32), evaluate_predictions(test, p8)
+    agree = float((p32.argmax(1) == p8.argmax(1)).mean())
+    print(f"\n## fast model, onnx-int8 vs fp32 on all {len(test)} test texts: argmax agreement {agree:.3f}; accuracy")
+    for name in sorted(e32["by_dataset"]):
+        print(f"  {name:<26}{e32['by_dataset'][name]['n']:>6}{e32['by_dataset'][name]['accuracy']:>8.3f}"
+              f"{e8['by_dataset'][name]['accuracy']:>8.3f}")
+    return {"agreement": agree, "fp32": e32, "onnx-int8": e8}
+
+
 def throughput(scorer, texts: list[str], batch_size: int, repeat: int = 1) -> tuple[float, float]:
     """(texts/s wall clock, texts per CPU-second of this process), each the best of ``repeat`` runs."""
     scorer.batch_size = batch_size
@@ -134,6 +168,15 @@ def main(argv=None) -> int:
     else:
         print("\n## full model: not built here (fine-tuning needs a GPU or hours of CPU); not run")
         report["full"] = None
+    fast_dir = latest_model_dir(args.model_root, "fast")
+    report["fast"] = None
+    if fast_dir:
+        fast_ev = json.loads((fast_dir / "eval.json").read_text())
+        print(f"\n## fast model {fast_dir.name} (the full model distilled into its first 4 layers)")
+        print("\n".join(fmt_metrics(fast_ev)))
+        report["fast"] = {"model": fast_dir.name, "metrics": fast_ev}
+    if report["full"]:
+        print("\n" + "\n".join(compare_with_full(report)))
 
     # 2. faster runtimes' quality on a sample of the same test texts
     runtimes = [r for r in args.runtimes.split(",") if r]
@@ -175,6 +218,8 @@ def main(argv=None) -> int:
     rows += [(k, lambda e, k=k: e["by_dataset"][k]) for k in sorted(evals["fp32"]["by_dataset"])]
     for name, get in rows:
         print(f"  {name:<26}{get(evals['fp32'])['n']:>6}" + "".join(f"{get(evals[c])['accuracy']:>11.3f}" for c in cols))
+    if fast_dir and "onnx-int8" in runtimes:
+        report["fast_onnx_int8"] = fast_int8_quality(fast_dir, test, args.threads)
 
     # 3. where end-to-end time goes outside the model; 4. throughput
     all_df = load_all(data_dir)
@@ -219,6 +264,23 @@ def main(argv=None) -> int:
                 cells += f"{wall:>10.0f} [{cpu:>4.0f}]"
             print(f"  {name:<12}{len(txts):>5}{bs:>7}{cells}", flush=True)
             report["throughput"].append(row)
+    if fast_dir:
+        fast_rts = [rt for rt in ("torch", "onnx-int8") if rt in cols]
+        fast = {rt: load_scorer(fast_dir, runtime=rt, threads=args.threads) for rt in fast_rts}
+        print(f"  fast model ({fast_dir.name}):")
+        for name, txts in sets:
+            for bs in batches:
+                row = {"set": name, "n": len(txts), "mean_tokens": lens[name], "batch": bs, "model": "fast"}
+                cells = ""
+                for c in cols:
+                    if c not in fast:
+                        cells += f"{'':>18}"
+                        continue
+                    wall, cpu = throughput(fast[c], txts, bs, args.repeat)
+                    row[c], row[c + "_per_cpu_s"] = round(wall, 1), round(cpu, 1)
+                    cells += f"{wall:>10.0f} [{cpu:>4.0f}]"
+                print(f"  {name:<12}{len(txts):>5}{bs:>7}{cells}", flush=True)
+                report["throughput"].append(row)
     report["load_after_throughput"] = os.getloadavg()
     print(f"  ({load_text()})")
     if args.json:

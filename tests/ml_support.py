@@ -3,6 +3,7 @@ offline) and a fake scorer that counts what it scores."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -44,6 +45,36 @@ def tiny_sentiment_model(path: Path = TINY_DIR) -> Path:
         os.replace(tmp, path)
     except OSError:  # another process finished first
         shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def tiny_e5_model(path: Path, layers: list[int] | None = None) -> Path:
+    """Our model format around a tiny local encoder (the tiny checkpoint's BERT) and a random MLP head whose
+    last layer is scaled up, so that its labels are decisive rather than three-way ties. ``layers``: the
+    hidden states the head reads, concatenated (None: the last)."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from cem_pipeline.nlp.scoring import MODEL_FORMAT, make_head
+
+    tiny = tiny_sentiment_model()
+    bert = BertForSequenceClassification.from_pretrained(tiny, local_files_only=True).bert
+    (path / "encoder").mkdir(parents=True)
+    bert.save_pretrained(path / "encoder", safe_serialization=True)
+    AutoTokenizer.from_pretrained(tiny, local_files_only=True).save_pretrained(path / "encoder")
+    torch.manual_seed(1)
+    dim = 32 * (len(layers) if layers else 1)
+    head = make_head(dim, 16, 3)
+    with torch.no_grad():
+        head[-1].weight.mul_(40.0)
+    save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(path / "head.safetensors"))
+    version = "t1" + ("-l" + "".join(map(str, layers)) if layers else "")
+    (path / "model.json").write_text(json.dumps({
+        "format": MODEL_FORMAT, "name": "tiny-e5-head", "version": version, "labels": ["negative", "neutral", "positive"],
+        "encoder": "local", "prefix": "query: ", "pooling": "mean", "layers": layers, "dim": dim, "hidden": 16,
+        "max_tokens": 64,
+    }))
     return path
 
 

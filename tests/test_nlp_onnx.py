@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.ml_support import tiny_sentiment_model
+from tests.ml_support import tiny_e5_model, tiny_sentiment_model
 from tests.test_nlp_sentiment import clear_cases, needs_data, small_model  # noqa: F401  (fixture)
 
 pytest.importorskip("onnxruntime")
@@ -39,35 +39,15 @@ def onnx_cache(session_cache, monkeypatch) -> Path:
     return session_cache
 
 
-def _tiny_e5_dir(path: Path) -> Path:
-    """Our model format around a tiny local encoder (the tiny checkpoint's BERT) and a random MLP head whose
-    last layer is scaled up, so that its labels are decisive rather than three-way ties."""
-    import torch
-    from safetensors.torch import save_file
-    from transformers import AutoTokenizer, BertForSequenceClassification
-
-    from cem_pipeline.nlp.scoring import MODEL_FORMAT, make_head
-
-    tiny = tiny_sentiment_model()
-    bert = BertForSequenceClassification.from_pretrained(tiny, local_files_only=True).bert
-    (path / "encoder").mkdir(parents=True)
-    bert.save_pretrained(path / "encoder", safe_serialization=True)
-    AutoTokenizer.from_pretrained(tiny, local_files_only=True).save_pretrained(path / "encoder")
-    torch.manual_seed(1)
-    head = make_head(32, 16, 3)
-    with torch.no_grad():
-        head[-1].weight.mul_(40.0)
-    save_file({k: v.contiguous() for k, v in head.state_dict().items()}, str(path / "head.safetensors"))
-    (path / "model.json").write_text(json.dumps({
-        "format": MODEL_FORMAT, "name": "tiny-e5-head", "version": "t1", "labels": ["negative", "neutral", "positive"],
-        "encoder": "local", "prefix": "query: ", "pooling": "mean", "dim": 32, "hidden": 16, "max_tokens": 64,
-    }))
-    return path
+@pytest.fixture(scope="session")
+def tiny_e5(tmp_path_factory) -> Path:
+    return tiny_e5_model(tmp_path_factory.mktemp("tiny-e5") / "model")
 
 
 @pytest.fixture(scope="session")
-def tiny_e5(tmp_path_factory) -> Path:
-    return _tiny_e5_dir(tmp_path_factory.mktemp("tiny-e5") / "model")
+def tiny_e5_layers(tmp_path_factory) -> Path:
+    """The same with a head over the pools of hidden states 0 and 1, concatenated (the demo's multi-layer form)."""
+    return tiny_e5_model(tmp_path_factory.mktemp("tiny-e5-layers") / "model", layers=[0, 1])
 
 
 @pytest.fixture(scope="session")
@@ -75,12 +55,12 @@ def tiny_hf() -> Path:
     return tiny_sentiment_model()
 
 
-@pytest.mark.parametrize("kind", ["tiny_e5", "tiny_hf"])
+@pytest.mark.parametrize("kind", ["tiny_e5", "tiny_e5_layers", "tiny_hf"])
 @pytest.mark.parametrize("runtime", ["onnx", "onnx-int8"])
-def test_onnx_scores_like_torch(tiny_e5, tiny_hf, onnx_cache, kind, runtime):
+def test_onnx_scores_like_torch(tiny_e5, tiny_e5_layers, tiny_hf, onnx_cache, kind, runtime):
     from cem_pipeline.nlp.scoring import load_scorer
 
-    path = tiny_e5 if kind == "tiny_e5" else tiny_hf
+    path = {"tiny_e5": tiny_e5, "tiny_e5_layers": tiny_e5_layers, "tiny_hf": tiny_hf}[kind]
     ref = load_scorer(path, batch_size=3)
     got = load_scorer(path, batch_size=3, runtime=runtime)
     assert got.runtime == runtime and got.backend.path.is_relative_to(onnx_cache / "onnx")
@@ -102,7 +82,7 @@ def test_export_cached_once_per_model_version(tiny_hf, onnx_cache, tmp_path, mon
     from cem_pipeline.nlp import onnx_backend
     from cem_pipeline.nlp.scoring import load_scorer
 
-    tiny_e5 = _tiny_e5_dir(tmp_path / "model")  # its own copy: this test changes it
+    tiny_e5 = tiny_e5_model(tmp_path / "model")  # its own copy: this test changes it
 
     def no_network(*args, **kwargs):
         raise OSError("network disabled in this test")

