@@ -191,3 +191,19 @@ def test_hf_label_mapping():
     assert label_columns(SimpleNamespace(id2label={0: "NEGATIVE", 1: "POSITIVE"}, num_labels=2)) == [0, 2]
     assert label_columns(SimpleNamespace(id2label={0: "positive", 1: "neutral", 2: "negative"}, num_labels=3)) == [2, 1, 0]
     assert label_columns(SimpleNamespace(id2label={0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, num_labels=3)) == [0, 1, 2]
+
+
+def test_demo_model_builds_from_the_shipped_sample_corpus(tmp_path):
+    """A user's clone has no ../shared: the demo model then trains on the sample corpus in the repo (the
+    same code path, fewer texts) and still tells clear Chinese and English cases apart."""
+    from cem_pipeline.nlp.model import build_sentiment_model
+    from cem_pipeline.nlp.scoring import load_scorer
+
+    sample = REPO / "cem_pipeline" / "simulator" / "sample_corpus"
+    info = build_sentiment_model(sample, tmp_path, "demo", overrides=SMALL, log=lambda m: None)
+    assert {"zh", "en"} <= set(info.metrics["by_language"])
+    assert info.metrics["overall"]["accuracy"] >= 0.7, info.metrics["overall"]
+    scores = load_scorer(info.path).score(["质量太差了，非常失望，再也不买了", "非常满意，物流很快，质量很好",
+                                           "Terrible, broke after one day. Waste of money.",
+                                           "Excellent quality, works perfectly, highly recommend!"])
+    assert [s.label for s in scores] == ["negative", "positive", "negative", "positive"]
