@@ -192,3 +192,44 @@ def test_backoff_grows_and_is_capped():
 def test_no_warehouse_yet_is_a_skip(tmp_path):
     report = deliver_pending(tmp_path / "missing.duckdb", OutboxTransport(tmp_path / "o.jsonl"), FAST)
     assert report.skipped_reason and not report.delivered
+
+
+class SlowReceiver(Receiver):
+    """A receiver that takes ``delay`` seconds per request and records how many were in flight at once."""
+
+    def __init__(self, delay: float):
+        super().__init__()
+        self.in_flight, self.max_in_flight = 0, 0
+        lock = threading.Lock()
+        handler = self.server.RequestHandlerClass
+        receiver = self
+
+        class Slow(handler):
+            def do_POST(self):
+                with lock:
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
+                try:
+                    import time
+
+                    time.sleep(delay)
+                    super().do_POST()
+                finally:
+                    with lock:
+                        receiver.in_flight -= 1
+
+        self.server.RequestHandlerClass = Slow
+
+
+@pytest.mark.parametrize("concurrency", [1, 8])
+def test_a_backlog_goes_out_concurrently_each_alert_once(tmp_path, concurrency):
+    warehouse = tmp_path / "w.duckdb"
+    ids = make_alerts(warehouse, 24)
+    settings = AlertSettings(webhook_url=None, outbox_path=None, record_every=5, concurrency=concurrency)
+    with SlowReceiver(delay=0.05) as rx:
+        report = deliver_pending(warehouse, WebhookTransport(rx.url, connections=concurrency), settings)
+    assert report.delivered == ids  # in the alerts' order, whatever order the sends finished in
+    assert sorted(k for k, _ in rx.received) == ids and len(rx.received) == len(ids)
+    assert (rx.max_in_flight == 1) if concurrency == 1 else (rx.max_in_flight > 1)
+    ledger = delivery_status(warehouse).set_index("alert_id")
+    assert (ledger.loc[ids, "status"] == "delivered").all() and (ledger.loc[ids, "attempts"] == 1).all()
