@@ -9,7 +9,7 @@
    model, each set's accuracy of demo and fast minus full's, on the same test texts.
 2. The same for each faster runtime (torch-int8: torch dynamic int8 on the encoder; onnx / onnx-int8:
    ONNX Runtime, cem_pipeline/nlp/onnx_backend.py) on a per-set sample of the same test texts, next to
-   fp32 on that sample (the fp32 embeddings come from the build's cache): argmax agreement with fp32,
+   fp32 on that sample (fp32 features, cached beside the build's): argmax agreement with fp32,
    accuracy and macro-F1 per slice. Then the fast model under onnx-int8 against its own fp32 on the
    whole test split.
 3. Where end-to-end time goes outside the model (tokenizer, language detection, batch padding), per text.
