@@ -48,10 +48,11 @@ def tiny_sentiment_model(path: Path = TINY_DIR) -> Path:
     return path
 
 
-def tiny_e5_model(path: Path, layers: list[int] | None = None) -> Path:
-    """Our model format around a tiny local encoder (the tiny checkpoint's BERT) and a random MLP head whose
-    last layer is scaled up, so that its labels are decisive rather than three-way ties. ``layers``: the
-    hidden states the head reads, concatenated (None: the last)."""
+def tiny_e5_model(path: Path, layers: list[int] | None = None, n_layers: int = 1) -> Path:
+    """Our model format around a tiny local encoder (the tiny checkpoint's BERT, or with ``n_layers`` > 1 a
+    random BERT of that depth and width) and a random MLP head whose last layer is scaled up, so that its
+    labels are decisive rather than three-way ties. ``layers``: the hidden states the head reads,
+    concatenated (None: the last)."""
     import torch
     from safetensors.torch import save_file
     from transformers import AutoTokenizer, BertForSequenceClassification
@@ -60,6 +61,11 @@ def tiny_e5_model(path: Path, layers: list[int] | None = None) -> Path:
 
     tiny = tiny_sentiment_model()
     bert = BertForSequenceClassification.from_pretrained(tiny, local_files_only=True).bert
+    if n_layers > 1:
+        from transformers import BertConfig, BertModel
+
+        torch.manual_seed(0)
+        bert = BertModel(BertConfig(**dict(bert.config.to_dict(), num_hidden_layers=n_layers)), add_pooling_layer=False)
     (path / "encoder").mkdir(parents=True)
     bert.save_pretrained(path / "encoder", safe_serialization=True)
     AutoTokenizer.from_pretrained(tiny, local_files_only=True).save_pretrained(path / "encoder")

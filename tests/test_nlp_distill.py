@@ -1,7 +1,7 @@
 """The ``fast`` sentiment config: knowledge distillation of a fine-tuned teacher into its first layers.
 
-The teacher here is the tiny random model of tests/ml_support.py in our format (1-layer encoder, a head
-with decisive labels), so the whole build takes seconds; the training texts are the permissive sets in
+The teacher here is a tiny random model in our format (tests/ml_support.py: a 2-layer, 32-wide encoder and
+a head with decisive labels), so the whole build takes seconds; the training texts are the permissive sets in
 ``../shared/data`` (these tests skip without them)."""
 
 from __future__ import annotations
@@ -17,19 +17,19 @@ from tests.test_nlp_sentiment import DATA_DIR, needs_data
 
 os.environ.setdefault("CEM_NO_PROGRESS", "1")
 
-TINY = dict(keep_layers=1, train_cap_per_set=40, val_cap_per_set=10, test_cap_per_set=10, max_tokens=64,
-            epochs=3, lr=1e-3, head_lr=3e-3, batch_size=16, distill_weight=1.0, temperature=1.0)
+TINY = dict(keep_layers=1, train_cap_per_set=80, val_cap_per_set=10, test_cap_per_set=10, max_tokens=64,
+            epochs=20, lr=1e-3, head_lr=1e-2, batch_size=16, distill_weight=1.0, temperature=1.0)
 
 
 @pytest.fixture(scope="module")
 def teacher(tmp_path_factory):
-    return tiny_e5_model(tmp_path_factory.mktemp("teacher") / "model")
+    return tiny_e5_model(tmp_path_factory.mktemp("teacher") / "model", n_layers=2)
 
 
 @needs_data
-def test_student_learns_the_teachers_labels(teacher, tmp_path):
-    """Pure distillation (no label loss): the student, a fresh head on the teacher's (1-layer) encoder,
-    ends up with the teacher's probabilities on texts it was trained on and on test texts it never saw."""
+def test_student_learns_the_teachers_probabilities(teacher, tmp_path):
+    """Pure distillation (no label loss): the student, the teacher's first layer with a fresh head, ends up
+    with the teacher's probabilities on texts it was trained on and on test texts it never saw."""
     from cem_pipeline.nlp.model import build_sentiment_model, select_splits
     from cem_pipeline.nlp.scoring import load_scorer
 
@@ -38,7 +38,12 @@ def test_student_learns_the_teachers_labels(teacher, tmp_path):
     meta = json.loads((info.path / "model.json").read_text())
     assert meta["encoder"] == "local" and meta["config"] == "fast"
     assert meta["settings"]["teacher_model"] == teacher.name
+    assert json.loads((teacher / "encoder" / "config.json").read_text())["num_hidden_layers"] == 2
     assert json.loads((info.path / "encoder" / "config.json").read_text())["num_hidden_layers"] == 1
+    from safetensors import safe_open
+
+    with safe_open(str(info.path / "encoder" / "model.safetensors"), "pt") as weights:
+        assert not any(".layer.1." in k for k in weights.keys()) and any(".layer.0." in k for k in weights.keys())
 
     train, _, test = select_splits(DATA_DIR, info.config, 7)
     teacher_scorer = load_scorer(teacher)

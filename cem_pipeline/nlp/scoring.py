@@ -340,7 +340,8 @@ def resolve_runtime(runtime: str | None, quantize: bool = False, ours: bool = Tr
     return runtime
 
 
-def _load_head(path: Path, meta: dict):
+def load_head(path: Path, meta: dict):
+    """The classification head of one of our model directories, in eval mode."""
     from safetensors.torch import load_file
 
     head = make_head(meta["dim"], meta["hidden"], len(meta["labels"]))
@@ -371,7 +372,7 @@ def _e5_graph(enc_path: Path, path: Path, meta: dict):
 
     _, encoder = load_encoder(enc_path)
     layers = check_layers(meta.get("layers"), encoder.config.num_hidden_layers)
-    return E5Graph(_eager(encoder), _load_head(path, meta), layers).eval()
+    return E5Graph(_eager(encoder), load_head(path, meta), layers).eval()
 
 
 def _classifier_graph(path: Path):
@@ -454,7 +455,7 @@ def load_scorer(model_dir: str | Path | None = None, batch_size: int | None = No
 
         setup_torch(threads)
         tokenizer, encoder = load_encoder(enc_path)
-        head = _load_head(path, meta)
+        head = load_head(path, meta)
         if rt == "torch-int8":
             encoder = quantize_encoder(encoder)
         backend = E5HeadBackend(tokenizer, encoder, head, meta.get("prefix", ""), mt, meta["labels"], meta.get("layers"))
