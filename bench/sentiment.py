@@ -83,6 +83,27 @@ def fast_int8_quality(fast_dir: Path, test: pd.DataFrame, threads: int) -> dict:
     return {"agreement": agree, "fp32": e32, "onnx-int8": e8}
 
 
+def throughput_table(scorers: dict, cols: list[str], sets, lens: dict, batches: list[int], repeat: int,
+                     model: str) -> list[dict]:
+    """Print one row per (text set, batch size), a cell per runtime in ``cols`` (blank where ``scorers``
+    has none); return the rows."""
+    rows = []
+    for name, txts in sets:
+        for bs in batches:
+            row = {"set": name, "n": len(txts), "mean_tokens": lens[name], "batch": bs, "model": model}
+            cells = ""
+            for c in cols:
+                if c not in scorers:
+                    cells += f"{'':>18}"
+                    continue
+                wall, cpu = throughput(scorers[c], txts, bs, repeat)
+                row[c], row[c + "_per_cpu_s"] = round(wall, 1), round(cpu, 1)
+                cells += f"{wall:>10.0f} [{cpu:>4.0f}]"
+            print(f"  {name:<12}{len(txts):>5}{bs:>7}{cells}", flush=True)
+            rows.append(row)
+    return rows
+
+
 def throughput(scorer, texts: list[str], batch_size: int, repeat: int = 1) -> tuple[float, float]:
     """(texts/s wall clock, texts per CPU-second of this process), each the best of ``repeat`` runs."""
     scorer.batch_size = batch_size
@@ -253,36 +274,12 @@ def main(argv=None) -> int:
     print(f"\n## throughput, texts/s wall clock [texts per CPU-second] (end to end: scorer.score; {args.threads} threads; "
           "mean tokens incl. prefix/specials: " + ", ".join(f"{k} {v:.0f}" for k, v in lens.items()) + f"; {load_text()})")
     print(f"  {'set':<12}{'n':>5}{'batch':>7}" + "".join(f"{('fp32' if c == 'torch' else c):>18}" for c in cols))
-    report["throughput"] = []
     report["load_before_throughput"] = os.getloadavg()
-    for name, txts in sets:
-        for bs in batches:
-            row = {"set": name, "n": len(txts), "mean_tokens": lens[name], "batch": bs}
-            cells = ""
-            for c in cols:
-                wall, cpu = throughput(scorers[c], txts, bs, args.repeat)
-                row[c] = round(wall, 1)
-                row[c + "_per_cpu_s"] = round(cpu, 1)
-                cells += f"{wall:>10.0f} [{cpu:>4.0f}]"
-            print(f"  {name:<12}{len(txts):>5}{bs:>7}{cells}", flush=True)
-            report["throughput"].append(row)
+    report["throughput"] = throughput_table(scorers, cols, sets, lens, batches, args.repeat, "demo")
     if fast_dir:
-        fast_rts = [rt for rt in ("torch", "onnx-int8") if rt in cols]
-        fast = {rt: load_scorer(fast_dir, runtime=rt, threads=args.threads) for rt in fast_rts}
+        fast = {rt: load_scorer(fast_dir, runtime=rt, threads=args.threads) for rt in ("torch", "onnx-int8") if rt in cols}
         print(f"  fast model ({fast_dir.name}):")
-        for name, txts in sets:
-            for bs in batches:
-                row = {"set": name, "n": len(txts), "mean_tokens": lens[name], "batch": bs, "model": "fast"}
-                cells = ""
-                for c in cols:
-                    if c not in fast:
-                        cells += f"{'':>18}"
-                        continue
-                    wall, cpu = throughput(fast[c], txts, bs, args.repeat)
-                    row[c], row[c + "_per_cpu_s"] = round(wall, 1), round(cpu, 1)
-                    cells += f"{wall:>10.0f} [{cpu:>4.0f}]"
-                print(f"  {name:<12}{len(txts):>5}{bs:>7}{cells}", flush=True)
-                report["throughput"].append(row)
+        report["throughput"] += throughput_table(fast, cols, sets, lens, batches, args.repeat, "fast")
     report["load_after_throughput"] = os.getloadavg()
     print(f"  ({load_text()})")
     if args.json:
