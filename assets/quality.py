@@ -33,7 +33,7 @@ def quality_report(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.Ma
 
 
 def staged_check(entity: Entity) -> dg.AssetChecksDefinition:
-    model = schema.STAGING_MODELS[entity.name][0]
+    model = entity.staging_model
 
     @dg.asset_check(
         asset=dg.AssetKey(model), name="reconciles_with_masked", blocking=True,

@@ -18,55 +18,14 @@ import orjson
 import pyarrow as pa
 
 from cem_pipeline import schema
-from cem_pipeline.privacy import Tokenizer, mask_record, redact_text
-from cem_pipeline.privacy import display_mask
+from cem_pipeline.schema import DRIFT_TABLE, GATE_LEDGER, WARNINGS_TABLE
+from cem_pipeline.privacy import Tokenizer, display_mask, mask_record, redact_text
 from cem_pipeline.quality.rules import Violation, unknown_fields, validate_batch
 from cem_pipeline.sources.catalog import FREE_TEXT, Entity
 from cem_pipeline.warehouse import Warehouse
 
 BATCH_ROWS = 20_000
 PREVIEW_ROWS = 5
-
-MASKED_COLUMNS = """
-    record_id VARCHAR,
-    source_updated_at VARCHAR,
-    _record JSON NOT NULL,
-    _record_hash VARCHAR NOT NULL,
-    _load_id VARCHAR NOT NULL,
-    _ingested_at TIMESTAMP NOT NULL,
-    _gated_at TIMESTAMP NOT NULL
-"""
-QUARANTINE_COLUMNS = """
-    entity VARCHAR NOT NULL,
-    record_id VARCHAR,
-    _load_id VARCHAR NOT NULL,
-    _record_hash VARCHAR NOT NULL,
-    rule VARCHAR NOT NULL,
-    field VARCHAR,
-    value_masked VARCHAR,
-    quarantined_at TIMESTAMP NOT NULL
-"""
-GATE_LEDGER_COLUMNS = """
-    entity VARCHAR NOT NULL,
-    load_id VARCHAR NOT NULL,
-    rows_in BIGINT NOT NULL,
-    passed BIGINT NOT NULL,
-    quarantined BIGINT NOT NULL,
-    unknown_fields VARCHAR,
-    gated_at TIMESTAMP NOT NULL
-"""
-GATE_LEDGER = f"{schema.QUARANTINE}.gate_ledger"
-# Rows that passed but raised a warning rule (e.g. suspected mojibake): same shape as quarantine.
-WARNINGS_TABLE = f"{schema.QUARANTINE}.quality_warnings"
-# Schema drift: fields the contract does not know, per load (the values stay in raw's record JSON).
-DRIFT_TABLE = f"{schema.QUARANTINE}.schema_drift"
-DRIFT_COLUMNS = """
-    entity VARCHAR NOT NULL,
-    load_id VARCHAR NOT NULL,
-    field VARCHAR NOT NULL,
-    rows BIGINT NOT NULL,
-    observed_at TIMESTAMP NOT NULL
-"""
 
 MASKED_ARROW = pa.schema([
     ("record_id", pa.string()), ("source_updated_at", pa.string()), ("_record", pa.string()),
@@ -126,11 +85,11 @@ def _append(rows: dict, entity: Entity, shown_id, load: str, digest: str, v: Vio
 def ensure_tables(con, entity: Entity) -> None:
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.MASKED}")
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.QUARANTINE}")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {schema.masked_table(entity.name)} ({MASKED_COLUMNS})")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {schema.QUARANTINE_TABLE} ({QUARANTINE_COLUMNS})")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {GATE_LEDGER} ({GATE_LEDGER_COLUMNS})")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {WARNINGS_TABLE} ({QUARANTINE_COLUMNS.replace('quarantined_at', 'observed_at')})")
-    con.execute(f"CREATE TABLE IF NOT EXISTS {DRIFT_TABLE} ({DRIFT_COLUMNS})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {schema.masked_table(entity.name)} ({schema.MASKED_COLUMNS})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {schema.QUARANTINE_TABLE} ({schema.QUARANTINE_COLUMNS})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {GATE_LEDGER} ({schema.GATE_LEDGER_COLUMNS})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {WARNINGS_TABLE} ({schema.WARNINGS_COLUMNS})")
+    con.execute(f"CREATE TABLE IF NOT EXISTS {DRIFT_TABLE} ({schema.DRIFT_COLUMNS})")
 
 
 def conflicting_versions(con, entity: Entity, loads: list[str]) -> set[tuple[str, str]]:

@@ -33,7 +33,6 @@ from cem_pipeline.warehouse import Warehouse
 log = logging.getLogger(__name__)
 
 LANDING_MEMORY_LIMIT = "128MB"
-LANDING_PREFIX = "_landing_"
 FUTURE_CURSOR_SLACK = dt.timedelta(days=1)
 LANDING_SCHEMA = pa.schema([
     ("record_id", pa.string()), ("source_updated_at", pa.string()), ("_record", pa.string()),
@@ -94,7 +93,7 @@ def page_to_arrow(page: Page, entity: Entity) -> tuple[pa.Table, dt.datetime | N
 def _drop_stale_landing(con, entity: Entity) -> None:
     """Drop landing tables that killed loads of this entity left behind."""
     stale = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-                        "AND starts_with(table_name, ?)", [schema.RAW, f"{LANDING_PREFIX}{entity.name}_"]).fetchall()
+                        "AND starts_with(table_name, ?)", [schema.RAW, f"{schema.LANDING_PREFIX}{entity.name}_"]).fetchall()
     for (name,) in stale:
         con.execute(f'DROP TABLE IF EXISTS {schema.RAW}."{name}"')
 
@@ -103,8 +102,7 @@ def _land_pages(con, landing: str, client: SourceClient, entity: Entity, cursor_
                 on_page: Callable[[Page], None] | None):
     """Append every page since ``cursor_from`` to the ``landing`` table, one committed insert per page.
     Returns (records served, pages, greatest cursor value, its text)."""
-    con.execute(f"CREATE TABLE {landing} (record_id VARCHAR, source_updated_at VARCHAR, _record VARCHAR, "
-                "_record_hash VARCHAR, _page_cursor VARCHAR, _page_no INTEGER, _row_no INTEGER)")
+    con.execute(f"CREATE TABLE {landing} ({schema.LANDING_COLUMNS})")
     served, pages, best, best_text = 0, 0, None, None
     for page in client.pages(entity, updated_since=cursor_from):
         batch, page_best, page_best_text = page_to_arrow(page, entity)
@@ -156,7 +154,7 @@ def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
                     "VALUES (?, ?, ?, 'started', ?, ?)", [load_id, entity.name, entity.system, cursor_from, _utcnow()])
 
         _drop_stale_landing(con, entity)
-        landing = f"{schema.RAW}.{LANDING_PREFIX}{entity.name}_{uuid.uuid4().hex[:12]}"
+        landing = f"{schema.RAW}.{schema.LANDING_PREFIX}{entity.name}_{uuid.uuid4().hex[:12]}"
         try:
             served, pages, best, best_text = _land_pages(con, landing, client, entity, cursor_from, on_page)
             con.execute("BEGIN TRANSACTION")

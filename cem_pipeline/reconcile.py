@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cem_pipeline import schema
-from cem_pipeline.gates import GATE_LEDGER
+from cem_pipeline.schema import GATE_LEDGER
 from cem_pipeline.sources.catalog import Entity
 from cem_pipeline.warehouse import Warehouse
 
@@ -97,7 +97,7 @@ def reconcile_staged(warehouse: Warehouse, entity: Entity) -> StagedReconciliati
     distinct masked record ids and the staged keys are the same set (no record lost or invented by
     dbt), one row each. And every record id that landed in raw is staged or quarantined (for
     sources whose id is not tokenized past raw; tokenized ids are covered by the per-load proof)."""
-    model, key = schema.STAGING_MODELS[entity.name]
+    model, key = entity.staging_model, entity.staging_key
     staged, masked = f"{schema.STAGING}.{model}", schema.masked_table(entity.name)
     with warehouse.connect(read_only=True) as con:
         m_ids, s_rows, s_ids, only_masked, only_staged = con.execute(f"""

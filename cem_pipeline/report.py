@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from cem_pipeline import schema
-from cem_pipeline.gates import GATE_LEDGER
+from cem_pipeline.schema import GATE_LEDGER
 from cem_pipeline.sources.catalog import ENTITIES
 
 

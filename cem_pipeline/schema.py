@@ -1,9 +1,11 @@
-"""The one place that knows the warehouse's schema and table names.
+"""The one place that knows the warehouse's schema and table names, and the DDL of every table Python writes.
 
 Layers (DESIGN.md §1): ``raw`` holds readable PII and is append-only; ``quarantine`` holds rows a
 quality gate rejected; ``masked`` holds what the privacy gate lets through; dbt builds ``staging``,
 ``intermediate`` and ``marts`` (dbt-duckdb prefixes them with the profile's main schema, so the dbt
-names are declared in ``dbt_project/dbt_project.yml`` and mirrored here for Python readers).
+names are declared in ``dbt_project/dbt_project.yml`` and mirrored here for Python readers); ``ml``
+holds the sentiment scores; ``ops`` the closed-loop delivery state. A source entity's staging model
+and key column are derived in the catalogue (``Entity.staging_model``, ``Entity.staging_key``).
 """
 
 from __future__ import annotations
@@ -12,30 +14,13 @@ RAW = "raw"
 QUARANTINE = "quarantine"
 MASKED = "masked"
 ML = "ml"
+OPS = "ops"
 STAGING = "staging"
 INTERMEDIATE = "intermediate"
 MARTS = "marts"
 
-# Bookkeeping tables live beside the data they describe.
-LOAD_LEDGER = f"{RAW}.load_ledger"
-QUARANTINE_TABLE = f"{QUARANTINE}.quarantined_records"
-
 PUBLISHED_SCHEMAS = (MARTS,)
 PII_SCHEMAS = (RAW,)
-
-
-# entity -> (its dbt staging model, that model's key column); the key equals masked.record_id (a token
-# where the source id is itself an identifier, e.g. the member id).
-STAGING_MODELS = {
-    "crm_customers": ("stg_crm__customers", "customer_id"),
-    "crm_members": ("stg_crm__members", "member_token"),
-    "crm_orders": ("stg_crm__orders", "order_id"),
-    "crm_stores": ("stg_crm__stores", "store_id"),
-    "reviews": ("stg_reviews__reviews", "review_id"),
-    "social_posts": ("stg_social__posts", "post_id"),
-    "calls": ("stg_calls__calls", "call_id"),
-    "surveys": ("stg_surveys__responses", "response_id"),
-}
 
 
 def raw_table(entity_name: str) -> str:
@@ -45,3 +30,142 @@ def raw_table(entity_name: str) -> str:
 
 def masked_table(entity_name: str) -> str:
     return f"{MASKED}.{entity_name}"
+
+
+# --- raw: landed records and the ledger of every load (cem_pipeline.warehouse, .ingest) -----------------
+
+RAW_COLUMNS = """
+    record_id VARCHAR,
+    source_updated_at VARCHAR,
+    _record JSON NOT NULL,
+    _record_hash VARCHAR NOT NULL,
+    _load_id VARCHAR NOT NULL,
+    _ingested_at TIMESTAMP NOT NULL,
+    _page_cursor VARCHAR,
+    _page_no INTEGER NOT NULL,
+    _row_no INTEGER NOT NULL
+"""
+
+LOAD_LEDGER = f"{RAW}.load_ledger"
+LOAD_LEDGER_COLUMNS = """
+    load_id VARCHAR PRIMARY KEY,
+    entity VARCHAR NOT NULL,
+    system VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,          -- started | committed | abandoned
+    cursor_from VARCHAR,
+    cursor_to VARCHAR,
+    pages INTEGER,
+    records_served BIGINT,
+    rows_written BIGINT,
+    duplicates_skipped BIGINT,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP
+"""
+
+# A load's pages land in a scratch table raw._landing_<entity>_<id> first, moved into raw on commit.
+LANDING_PREFIX = "_landing_"
+LANDING_COLUMNS = """
+    record_id VARCHAR, source_updated_at VARCHAR, _record VARCHAR, _record_hash VARCHAR,
+    _page_cursor VARCHAR, _page_no INTEGER, _row_no INTEGER
+"""
+
+# --- masked and quarantine: what the gates write (cem_pipeline.gates) ---------------------------------------
+
+MASKED_COLUMNS = """
+    record_id VARCHAR,
+    source_updated_at VARCHAR,
+    _record JSON NOT NULL,
+    _record_hash VARCHAR NOT NULL,
+    _load_id VARCHAR NOT NULL,
+    _ingested_at TIMESTAMP NOT NULL,
+    _gated_at TIMESTAMP NOT NULL
+"""
+
+QUARANTINE_TABLE = f"{QUARANTINE}.quarantined_records"
+QUARANTINE_COLUMNS = """
+    entity VARCHAR NOT NULL,
+    record_id VARCHAR,
+    _load_id VARCHAR NOT NULL,
+    _record_hash VARCHAR NOT NULL,
+    rule VARCHAR NOT NULL,
+    field VARCHAR,
+    value_masked VARCHAR,
+    quarantined_at TIMESTAMP NOT NULL
+"""
+
+# Per load: rows in, passed, quarantined.
+GATE_LEDGER = f"{QUARANTINE}.gate_ledger"
+GATE_LEDGER_COLUMNS = """
+    entity VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    rows_in BIGINT NOT NULL,
+    passed BIGINT NOT NULL,
+    quarantined BIGINT NOT NULL,
+    unknown_fields VARCHAR,
+    gated_at TIMESTAMP NOT NULL
+"""
+
+# Rows that passed but raised a warning rule (e.g. suspected mojibake): same shape as quarantine.
+WARNINGS_TABLE = f"{QUARANTINE}.quality_warnings"
+WARNINGS_COLUMNS = QUARANTINE_COLUMNS.replace("quarantined_at", "observed_at")
+
+# Schema drift: fields the contract does not know, per load (the values stay in raw's record JSON).
+DRIFT_TABLE = f"{QUARANTINE}.schema_drift"
+DRIFT_COLUMNS = """
+    entity VARCHAR NOT NULL,
+    load_id VARCHAR NOT NULL,
+    field VARCHAR NOT NULL,
+    rows BIGINT NOT NULL,
+    observed_at TIMESTAMP NOT NULL
+"""
+
+# --- ml: sentiment scores (cem_pipeline.nlp.store) ---------------------------------------------------------
+# Mirrored by the dbt macro create_ml_tables (dbt_project/macros/ml_tables.sql), which creates them empty
+# before any dbt run; tests/test_ml_store.py keeps the two in step.
+
+SCORES_TABLE = f"{ML}.sentiment_scores"
+SENTENCES_TABLE = f"{ML}.sentence_scores"
+CALLS_TABLE = f"{ML}.call_sentiment"
+
+_SCORE_COLS = [
+    ("sentiment_label", "VARCHAR"), ("sentiment_score", "DOUBLE"),
+    ("p_neg", "DOUBLE"), ("p_neu", "DOUBLE"), ("p_pos", "DOUBLE"),
+]
+_MODEL_COLS = [("model_name", "VARCHAR"), ("model_version", "VARCHAR"), ("model_id", "VARCHAR"),
+               ("scored_at", "TIMESTAMP")]
+
+ML_TABLES: dict[str, list[tuple[str, str]]] = {
+    SCORES_TABLE: [
+        ("source", "VARCHAR"), ("record_id", "VARCHAR"), ("turn", "INTEGER"), ("speaker", "VARCHAR"),
+        ("text_hash", "VARCHAR"), ("n_chars", "INTEGER"), ("n_sentences", "INTEGER"), ("language", "VARCHAR"),
+        *_SCORE_COLS, ("truncated", "BOOLEAN"), *_MODEL_COLS,
+    ],
+    SENTENCES_TABLE: [
+        ("source", "VARCHAR"), ("record_id", "VARCHAR"), ("turn", "INTEGER"), ("speaker", "VARCHAR"),
+        ("sentence_no", "INTEGER"), ("sentence_text", "VARCHAR"), ("text_hash", "VARCHAR"),
+        ("language", "VARCHAR"), *_SCORE_COLS, *_MODEL_COLS,
+    ],
+    CALLS_TABLE: [
+        ("call_id", "VARCHAR"), ("sentiment_label", "VARCHAR"), ("sentiment_score", "DOUBLE"),
+        ("start_score", "DOUBLE"), ("end_score", "DOUBLE"), ("delta", "DOUBLE"), ("improved", "BOOLEAN"),
+        ("n_turns", "INTEGER"), ("n_customer_turns", "INTEGER"), *_MODEL_COLS,
+    ],
+}
+
+# --- ops: closed-loop alert delivery (cem_pipeline.alerts.delivery) ---------------------------------------
+
+ALERTS_MART = "mart_cx_alerts"
+ALERTS_TABLE = f"{MARTS}.{ALERTS_MART}"
+DELIVERIES_TABLE = f"{OPS}.alert_deliveries"
+DELIVERY_COLUMNS = """
+    alert_id VARCHAR PRIMARY KEY,
+    status VARCHAR NOT NULL,          -- delivered | retrying | dead
+    attempts INTEGER NOT NULL,
+    first_attempt_at TIMESTAMP,
+    last_attempt_at TIMESTAMP,
+    next_attempt_at TIMESTAMP,
+    delivered_at TIMESTAMP,
+    last_error VARCHAR,
+    target VARCHAR,
+    response_status INTEGER
+"""

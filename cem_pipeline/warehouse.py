@@ -19,34 +19,6 @@ import duckdb
 from cem_pipeline import schema
 from cem_pipeline.sources.catalog import Entity
 
-RAW_COLUMNS = """
-    record_id VARCHAR,
-    source_updated_at VARCHAR,
-    _record JSON NOT NULL,
-    _record_hash VARCHAR NOT NULL,
-    _load_id VARCHAR NOT NULL,
-    _ingested_at TIMESTAMP NOT NULL,
-    _page_cursor VARCHAR,
-    _page_no INTEGER NOT NULL,
-    _row_no INTEGER NOT NULL
-"""
-
-LEDGER_COLUMNS = """
-    load_id VARCHAR PRIMARY KEY,
-    entity VARCHAR NOT NULL,
-    system VARCHAR NOT NULL,
-    status VARCHAR NOT NULL,          -- started | committed | abandoned
-    cursor_from VARCHAR,
-    cursor_to VARCHAR,
-    pages INTEGER,
-    records_served BIGINT,
-    rows_written BIGINT,
-    duplicates_skipped BIGINT,
-    started_at TIMESTAMP NOT NULL,
-    finished_at TIMESTAMP
-"""
-
-
 class WarehouseError(RuntimeError):
     pass
 
@@ -90,8 +62,8 @@ class Warehouse:
     def ensure_raw(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.RAW}")
         table = schema.raw_table(entity.name)
-        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({RAW_COLUMNS})")
-        con.execute(f"CREATE TABLE IF NOT EXISTS {schema.LOAD_LEDGER} ({LEDGER_COLUMNS})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({schema.RAW_COLUMNS})")
+        con.execute(f"CREATE TABLE IF NOT EXISTS {schema.LOAD_LEDGER} ({schema.LOAD_LEDGER_COLUMNS})")
         return table
 
     @staticmethod

@@ -13,10 +13,11 @@ import pandas as pd
 
 from cem_pipeline import schema
 from cem_pipeline.simulator.server import SimulatorServer
+from cem_pipeline.sources.catalog import ENTITIES
 from tests.ml_support import tiny_sentiment_model
 
 TEST_PII_KEY = "test-key-0123456789abcdef0123456789abcdef"
-STAGING_OF = schema.STAGING_MODELS  # entity -> (staging model, its key column)
+STAGING_OF = {e.name: (e.staging_model, e.staging_key) for e in ENTITIES}  # entity -> (staging model, its key column)
 
 
 def pipeline_env(sim: SimulatorServer, workdir: Path, **extra) -> dict[str, str]:

@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from cem_pipeline import schema
 from cem_pipeline.nlp import store
 from tests.ml_support import CountingScorer
 
@@ -117,7 +118,7 @@ def test_table_definitions_match_the_dbt_macro(con):
     sql = (REPO / "dbt_project" / "macros" / "ml_tables.sql").read_text()
     body = sql.split("{% macro create_ml_tables() -%}")[1].split("{%- endmacro %}")[0]
     con.execute(body)
-    for table, cols in store.TABLES.items():
+    for table, cols in schema.ML_TABLES.items():
         s, t = table.split(".")
         got = con.execute("select column_name, data_type from information_schema.columns where table_schema = ? "
                           "and table_name = ? order by ordinal_position", [s, t]).fetchall()

@@ -6,6 +6,7 @@ import json
 import pytest
 
 from cem_pipeline.privacy import TOKENIZED, Tokenizer, display_mask, mask_record, mask_records, output_columns
+from cem_pipeline.privacy import kinds as K
 from cem_pipeline.sources import catalog as C
 
 KEY = "an-installation-key-of-at-least-32-chars"
@@ -18,14 +19,14 @@ CARD_RAW = "4111111111111111"
 TEXT_PII = f"我是张先生，电话13912345678，邮箱lisi@qq.com，身份证{ID_RAW}，卡号{CARD_RAW}。"
 
 PII_VALUES = {
-    C.PHONE: PHONE_RAW,
-    C.EMAIL: EMAIL_RAW,
-    C.NAME: NAME_RAW,
-    C.WECHAT: "oWx_UnionID_abcdef123456",
-    C.MEMBER: "m00012345",
-    C.HANDLE: "@ZhangSanFeng88",
-    C.NICKNAME: "张三丰的小号",
-    C.MASKED_PHONE: "138****8000",
+    K.PHONE: PHONE_RAW,
+    K.EMAIL: EMAIL_RAW,
+    K.NAME: NAME_RAW,
+    K.WECHAT: "oWx_UnionID_abcdef123456",
+    K.MEMBER: "m00012345",
+    K.HANDLE: "@ZhangSanFeng88",
+    K.NICKNAME: "张三丰的小号",
+    K.MASKED_PHONE: "138****8000",
 }
 FORBIDDEN = ["13800138000", "0013", "13912345678", "zhang.san", "lisi@qq.com", "张三丰", ID_RAW, CARD_RAW,
              "oWx_UnionID", "ZhangSanFeng88".lower(), "00012345"]
@@ -89,7 +90,7 @@ def test_entity_by_name_and_display_forms(tok):
     assert out["phone"] == "138****8000"
     assert out["email"] == "z***@example.com"
     assert out["weibo_handle"] == "Z***"
-    assert out["phone_masked_token"] == tok.token(C.MASKED_PHONE, "138****8000")
+    assert out["phone_masked_token"] == tok.token(K.MASKED_PHONE, "138****8000")
     en = mask_record("crm_customers", {**rec, "name": NAME_EN}, tok)
     assert en["name"] == "J*** S****"
 
@@ -142,7 +143,7 @@ def test_mask_records_batch(tok):
 
 
 def test_display_mask():
-    assert display_mask(C.PHONE, "0086 13800138000") == "138****8000"
-    assert display_mask(C.NAME, "欧阳娜娜") == "欧***"
+    assert display_mask(K.PHONE, "0086 13800138000") == "138****8000"
+    assert display_mask(K.NAME, "欧阳娜娜") == "欧***"
     with pytest.raises(ValueError, match="no display mask"):
         display_mask(C.FREE_TEXT, "x")

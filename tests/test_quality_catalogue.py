@@ -15,7 +15,8 @@ from collections import defaultdict
 import duckdb
 import pytest
 
-from cem_pipeline.gates import DRIFT_TABLE, WARNINGS_TABLE, gate_entity
+from cem_pipeline.gates import gate_entity
+from cem_pipeline.schema import DRIFT_TABLE, WARNINGS_TABLE
 from cem_pipeline.ingest import ingest_entity
 from cem_pipeline.privacy import Tokenizer
 from cem_pipeline.reconcile import reconcile

@@ -37,10 +37,7 @@ from typing import Callable, Protocol
 import duckdb
 
 from cem_pipeline import schema
-
-OPS = "ops"
-DELIVERIES_TABLE = f"{OPS}.alert_deliveries"
-ALERTS_TABLE = f"{schema.MARTS}.mart_cx_alerts"
+from cem_pipeline.schema import ALERTS_TABLE, DELIVERIES_TABLE, DELIVERY_COLUMNS, OPS
 
 PAYLOAD_FIELDS = (
     "alert_id", "customer_key", "alert_day", "member_tier", "severity", "priority", "sla_hours",
@@ -49,18 +46,6 @@ PAYLOAD_FIELDS = (
     "worst_csat_score", "worst_rating", "min_sentiment_score", "feedback_excerpt",
 )
 
-DELIVERY_COLUMNS = """
-    alert_id VARCHAR PRIMARY KEY,
-    status VARCHAR NOT NULL,          -- delivered | retrying | dead
-    attempts INTEGER NOT NULL,
-    first_attempt_at TIMESTAMP,
-    last_attempt_at TIMESTAMP,
-    next_attempt_at TIMESTAMP,
-    delivered_at TIMESTAMP,
-    last_error VARCHAR,
-    target VARCHAR,
-    response_status INTEGER
-"""
 
 
 class DeliveryError(RuntimeError):
@@ -233,7 +218,7 @@ def _pending(warehouse: Path, now: dt.datetime, limit: int) -> list[dict]:
     try:
         _ensure_ledger(con)
         exists = con.execute("SELECT count(*) FROM information_schema.tables "
-                             "WHERE table_schema = ? AND table_name = ?", [schema.MARTS, "mart_cx_alerts"]).fetchone()[0]
+                             "WHERE table_schema = ? AND table_name = ?", [schema.MARTS, schema.ALERTS_MART]).fetchone()[0]
         if not exists:
             return []
         cur = con.execute(f"""

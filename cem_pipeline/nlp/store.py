@@ -38,46 +38,18 @@ import pandas as pd
 from cem_pipeline import schema
 from cem_pipeline.nlp.calls import call_sentiment
 from cem_pipeline.nlp.topics import split_sentences
-
-SCORES_TABLE = f"{schema.ML}.sentiment_scores"
-SENTENCES_TABLE = f"{schema.ML}.sentence_scores"
-CALLS_TABLE = f"{schema.ML}.call_sentiment"
+from cem_pipeline.schema import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE
+from cem_pipeline.sources.catalog import text_entities
 
 # A call's label from its weighted score (P(pos) - P(neg) averaged over turns).
 CALL_LABEL_THRESHOLD = 0.25
 
-_SCORE_COLS = [
-    ("sentiment_label", "VARCHAR"), ("sentiment_score", "DOUBLE"),
-    ("p_neg", "DOUBLE"), ("p_neu", "DOUBLE"), ("p_pos", "DOUBLE"),
-]
-_MODEL_COLS = [("model_name", "VARCHAR"), ("model_version", "VARCHAR"), ("model_id", "VARCHAR"),
-               ("scored_at", "TIMESTAMP")]
+TABLES = schema.ML_TABLES  # table -> [(column, type)]
 
-TABLES: dict[str, list[tuple[str, str]]] = {
-    SCORES_TABLE: [
-        ("source", "VARCHAR"), ("record_id", "VARCHAR"), ("turn", "INTEGER"), ("speaker", "VARCHAR"),
-        ("text_hash", "VARCHAR"), ("n_chars", "INTEGER"), ("n_sentences", "INTEGER"), ("language", "VARCHAR"),
-        *_SCORE_COLS, ("truncated", "BOOLEAN"), *_MODEL_COLS,
-    ],
-    SENTENCES_TABLE: [
-        ("source", "VARCHAR"), ("record_id", "VARCHAR"), ("turn", "INTEGER"), ("speaker", "VARCHAR"),
-        ("sentence_no", "INTEGER"), ("sentence_text", "VARCHAR"), ("text_hash", "VARCHAR"),
-        ("language", "VARCHAR"), *_SCORE_COLS, *_MODEL_COLS,
-    ],
-    CALLS_TABLE: [
-        ("call_id", "VARCHAR"), ("sentiment_label", "VARCHAR"), ("sentiment_score", "DOUBLE"),
-        ("start_score", "DOUBLE"), ("end_score", "DOUBLE"), ("delta", "DOUBLE"), ("improved", "BOOLEAN"),
-        ("n_turns", "INTEGER"), ("n_customer_turns", "INTEGER"), *_MODEL_COLS,
-    ],
-}
-
-# source name (as in fct_feedback) -> (masked entity, JSON path of the text)
-SOURCES = {
-    "reviews": ("reviews", "$.text"),
-    "social": ("social_posts", "$.text"),
-    "surveys": ("surveys", "$.comment"),
-    "calls": ("calls", None),  # each turn of $.turns[*]
-}
+# source name (as in fct_feedback: the source system) -> (masked entity, JSON path of the text), derived
+# from the catalogue's free-text fields; None = each turn of a json list of turns ($.turns[*]).
+SOURCES = {e.system: (e.name, None if e.text_fields[0].type == "json" else f"$.{e.text_fields[0].name}")
+           for e in text_entities()}
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""Display masks: what a masked table shows in place of a name, phone, e-mail or id."""
+"""Display masks: what a masked table shows in place of a name, phone, e-mail or id.
+
+Also the masked-phone normalizer: a source-masked phone's canonical form is itself a mask.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +10,11 @@ import unicodedata
 
 import phonenumbers
 
-from cem_pipeline.privacy.normalize import (
-    normalize_email,
-    normalize_masked_phone,
-    normalize_member_id,
-    normalize_phone,
-)
+from cem_pipeline.privacy.normalize import PHONE_PUNCT, normalize_email, normalize_member_id, normalize_phone
 
 _WS = re.compile(r"\s+")
 _DIGIT = re.compile(r"\d")
+_MASKED = re.compile(r"(?:\+86|0086|86)?(\d{3})[*xX•●]{3,6}(\d{4})")
 
 
 def _text(value) -> str | None:
@@ -62,6 +61,24 @@ def mask_phone(value) -> str | None:
     national = str(number.national_number)
     masked = _mask_digits(national)
     return masked if number.country_code == 86 else f"+{number.country_code} {masked}"
+
+
+def normalize_masked_phone(value) -> str | None:
+    """``138****8000`` for a source-masked phone in any spelling (``138 **** 8000``, ``+86 138xxxx8000``).
+
+    A full phone number that arrives in a masked-phone field is masked first, so it never leaks.
+    """
+    text = _text(value)
+    if text is None:
+        return None
+    compact = PHONE_PUNCT.sub("", text).replace("＊", "*")
+    m = _MASKED.fullmatch(compact)
+    if m:
+        return f"{m.group(1)}****{m.group(2)}"
+    full = normalize_phone(text)
+    if full is not None:
+        return mask_phone(full)
+    return None
 
 
 def mask_masked_phone(value) -> str | None:

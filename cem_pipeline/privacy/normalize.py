@@ -2,6 +2,9 @@
 
 Each ``normalize_*`` returns the canonical string, or None when the value is empty or cannot be put in
 canonical form (then :func:`clean` gives the fallback form that is still tokenized, never stored raw).
+Which kind uses which normalizer is declared in :mod:`cem_pipeline.privacy.kinds`; the masked-phone
+normalizer lives with the masks (:func:`cem_pipeline.privacy.masks.normalize_masked_phone`), since it
+masks a full number.
 """
 
 from __future__ import annotations
@@ -11,28 +14,12 @@ import unicodedata
 
 import phonenumbers
 
-from cem_pipeline.sources import catalog as C
-
 DEFAULT_REGION = "CN"
 
-# Token kinds: the catalogue's PII roles, plus kinds the redactor finds in text.
-ID_NUMBER = "id_number"
-BANK_CARD = "bank_card"
-KINDS = (C.PHONE, C.EMAIL, C.NAME, C.WECHAT, C.MEMBER, C.HANDLE, C.NICKNAME, C.MASKED_PHONE, ID_NUMBER, BANK_CARD)
-_ALIASES = {"wechat": C.WECHAT, "member": C.MEMBER, "handle": C.HANDLE, "social": C.HANDLE}
-
 _WS = re.compile(r"\s+")
-_PHONE_PUNCT = re.compile(r"[\s\-\.\(\)/]+")
+PHONE_PUNCT = re.compile(r"[\s\-\.\(\)/]+")
 # Fast path for CN mobiles after punctuation is removed: 13800138000, +8613800138000, 008613800138000...
 _CN_MOBILE_CLEAN = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})")
-_MASKED = re.compile(r"(?:\+86|0086|86)?(\d{3})[*xX•●]{3,6}(\d{4})")
-
-
-def canonical_kind(kind: str) -> str:
-    kind = _ALIASES.get(kind, kind)
-    if kind not in KINDS:
-        raise ValueError(f"unknown PII kind {kind!r}; known kinds: {', '.join(KINDS)}")
-    return kind
 
 
 def _text(value) -> str | None:
@@ -53,7 +40,7 @@ def normalize_phone(value, region: str = DEFAULT_REGION) -> str | None:
     text = _text(value)
     if text is None:
         return None
-    compact = _PHONE_PUNCT.sub("", text)
+    compact = PHONE_PUNCT.sub("", text)
     m = _CN_MOBILE_CLEAN.fullmatch(compact)
     if m:
         return "+86" + m.group(1)
@@ -66,26 +53,6 @@ def normalize_phone(value, region: str = DEFAULT_REGION) -> str | None:
     ):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-
-
-def normalize_masked_phone(value) -> str | None:
-    """``138****8000`` for a source-masked phone in any spelling (``138 **** 8000``, ``+86 138xxxx8000``).
-
-    A full phone number that arrives in a masked-phone field is masked first, so it never leaks.
-    """
-    text = _text(value)
-    if text is None:
-        return None
-    compact = _PHONE_PUNCT.sub("", text).replace("＊", "*")
-    m = _MASKED.fullmatch(compact)
-    if m:
-        return f"{m.group(1)}****{m.group(2)}"
-    full = normalize_phone(text)
-    if full is not None:
-        from cem_pipeline.privacy.masks import mask_phone  # local: masks imports this module
-
-        return mask_phone(full)
-    return None
 
 
 def normalize_email(value) -> str | None:
@@ -131,22 +98,3 @@ def normalize_digits(value) -> str | None:
     if text is None:
         return None
     return re.sub(r"[\s\-]", "", text).upper()
-
-
-_NORMALIZERS = {
-    C.PHONE: normalize_phone,
-    C.MASKED_PHONE: normalize_masked_phone,
-    C.EMAIL: normalize_email,
-    C.NAME: normalize_name,
-    C.WECHAT: normalize_handle,
-    C.HANDLE: normalize_handle,
-    C.NICKNAME: normalize_handle,
-    C.MEMBER: normalize_member_id,
-    ID_NUMBER: normalize_digits,
-    BANK_CARD: normalize_digits,
-}
-
-
-def normalize(kind: str, value) -> str | None:
-    """Canonical form of ``value`` as a ``kind`` identifier, or None if it has none (see :func:`clean`)."""
-    return _NORMALIZERS[canonical_kind(kind)](value)

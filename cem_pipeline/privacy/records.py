@@ -3,11 +3,11 @@
 ``mask_record(entity, record, tokenizer, counts=None) -> dict`` returns a new dict (the input is never
 mutated), driven by the catalogue's ``Field.pii`` roles:
 
-- identifier roles (phone, e-mail, WeChat id, member id, social handle, nickname, masked phone):
-  ``<field>_token`` = keyed token and ``<field>`` = masked display form. A ``phone`` field also gets
+- identifier roles (the kinds of :mod:`cem_pipeline.privacy.kinds`: phone, e-mail, name, WeChat id,
+  member id, social handle, nickname, masked phone): ``<field>_token`` = keyed token and ``<field>`` =
+  masked display form (``138****8000``, ``张*``). A kind with a ``masked_token_kind`` (phone) also gets
   ``<field>_masked_token``: the token of its masked form (``138****8000``), the same token a review's
   source-masked ``buyer_phone_masked_token`` has, so identity resolution can use it as weak evidence.
-- ``name``: ``<field>`` = masked display (``张*``) and ``<field>_token``.
 - ``free_text``: PII inside the text replaced by placeholders; for the calls' ``turns`` (a list of
   dicts) each turn's ``text`` is redacted and the other turn keys are kept.
 - fields without a role pass through unchanged; fields the catalogue does not know (a source's new
@@ -24,43 +24,26 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from cem_pipeline.privacy.masks import (
-    mask_email,
-    mask_handle,
-    mask_masked_phone,
-    mask_member_id,
-    mask_name,
-    mask_phone,
-)
-from cem_pipeline.privacy.redact import redact_into
+from cem_pipeline.privacy.kinds import BY_NAME, PiiKind, display_mask, redact_into
 from cem_pipeline.privacy.tokens import Tokenizer
 from cem_pipeline.sources import catalog as C
 
 TOKENIZED = "tokenized"
 
-_DISPLAY = {
-    C.PHONE: mask_phone,
-    C.EMAIL: mask_email,
-    C.WECHAT: mask_handle,
-    C.MEMBER: mask_member_id,
-    C.HANDLE: mask_handle,
-    C.NICKNAME: mask_handle,
-    C.MASKED_PHONE: mask_masked_phone,
-    C.NAME: mask_name,
-}
-
-
-def display_mask(role: str, value) -> str | None:
-    """The masked display form of ``value`` for an identifier role (``phone`` -> ``138****8000``)."""
-    try:
-        return _DISPLAY[role](value)
-    except KeyError:
-        raise ValueError(f"no display mask for PII role {role!r}; roles: {', '.join(_DISPLAY)}") from None
-
 
 @lru_cache(maxsize=None)
-def _roles(entity_name: str) -> dict[str, str | None]:
-    return {f.name: f.pii for f in C.entity(entity_name).fields}
+def _roles(entity_name: str) -> dict[str, PiiKind | str | None]:
+    """Field -> its PII kind (or FREE_TEXT, or None); a role that is no registered kind fails here, loudly."""
+    out: dict[str, PiiKind | str | None] = {}
+    for f in C.entity(entity_name).fields:
+        if f.pii is None or f.pii == C.FREE_TEXT:
+            out[f.name] = f.pii
+        elif f.pii in BY_NAME and BY_NAME[f.pii].mask is not None:
+            out[f.name] = BY_NAME[f.pii]
+        else:
+            raise ValueError(f"{entity_name}.{f.name}: pii={f.pii!r} is neither {C.FREE_TEXT!r} nor a PII kind with "
+                             f"a display mask in cem_pipeline/privacy/kinds.py")
+    return out
 
 
 def _redact_any(value, counts: dict):
@@ -116,12 +99,12 @@ def mask_record(entity: C.Entity | str, record: dict, tokenizer: Tokenizer, coun
             else:
                 if isinstance(value, (list, dict)):  # an identifier field should hold a scalar
                     value = str(value)
-                token = tokenizer.token(role, value)
-                out[key] = _DISPLAY[role](value)
+                token = tokenizer.token(role.name, value)
+                out[key] = role.mask(value)
                 out[f"{key}_token"] = token
-                if role == C.PHONE:
+                if role.masked_token_kind:
                     masked = out[key]
-                    out[f"{key}_masked_token"] = tokenizer.token(C.MASKED_PHONE, masked) if masked else None
+                    out[f"{key}_masked_token"] = tokenizer.token(role.masked_token_kind, masked) if masked else None
                 if token is not None:
                     counts[TOKENIZED] = counts.get(TOKENIZED, 0) + 1
         elif key.startswith("_"):
@@ -145,6 +128,6 @@ def output_columns(entity: C.Entity | str) -> tuple[str, ...]:
         cols.append(f.name)
         if f.pii and f.pii != C.FREE_TEXT:
             cols.append(f"{f.name}_token")
-            if f.pii == C.PHONE:
+            if BY_NAME[f.pii].masked_token_kind:
                 cols.append(f"{f.name}_masked_token")
     return tuple(cols)

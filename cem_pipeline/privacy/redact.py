@@ -1,6 +1,9 @@
-"""Free-text redaction: phone numbers, e-mails, PRC resident ID numbers and bank cards, in Chinese and English.
+"""Free-text redaction rules: phone numbers, e-mails, PRC resident ID numbers and bank cards, in Chinese and English.
 
-Found values are replaced by typed placeholders (``[PHONE]``, ``[EMAIL]``, ``[ID_NUMBER]``, ``[BANK_CARD]``).
+Each ``find_*`` function is the redaction rule of one PII kind: ``rule(text, hit) -> text`` replaces every
+value of its kind by ``hit()`` (the kind's placeholder, e.g. ``[PHONE]``, counted). Which rule belongs to
+which kind, the placeholders and the order the rules run in are in the registry
+(:mod:`cem_pipeline.privacy.kinds`, which also has ``redact_text``).
 Candidates are found by precompiled patterns and then validated, so near-misses stay: an 18-digit order
 number fails the GB 11643 checksum or birth date, a 16-digit number fails Luhn or has no card-issuer
 prefix, dates, times, prices, model numbers and letter-prefixed order ids never match.
@@ -21,14 +24,11 @@ import datetime as _dt
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Callable
 
 import phonenumbers
 
-PHONE = "phone"
-EMAIL = "email"
-ID_NUMBER = "id_number"
-BANK_CARD = "bank_card"
-PLACEHOLDERS = {PHONE: "[PHONE]", EMAIL: "[EMAIL]", ID_NUMBER: "[ID_NUMBER]", BANK_CARD: "[BANK_CARD]"}
+Hit = Callable[[], str]  # counts one found value and returns the placeholder that replaces it
 
 
 @dataclass(frozen=True)
@@ -170,12 +170,32 @@ def is_bank_card(value: str) -> bool:
             and luhn_ok(s))
 
 
-# --- passes ------------------------------------------------------------------------------------------------
+# --- rules, one per kind -------------------------------------------------------------------------------
 
 
-def _bump(counts: dict, kind: str) -> str:
-    counts[kind] = counts.get(kind, 0) + 1
-    return PLACEHOLDERS[kind]
+def may_hold_pii(text: str) -> bool:
+    """False for texts without an e-mail sign, a ``+digit`` or a run of three digits: no rule can match."""
+    return bool(text) and _PRECHECK.search(text) is not None
+
+
+def find_emails(text: str, hit: Hit) -> str:
+    if "@" in text or "＠" in text:
+        text = _EMAIL.sub(lambda m: hit(), text)
+    return text
+
+
+# ID numbers and bank cards are both long digit runs (_LONG_NUMBER); a valid ID is never a card (is_bank_card
+# rejects ID-shaped numbers), so two passes over the same candidates find what one combined pass would.
+def find_bank_cards(text: str, hit: Hit) -> str:
+    if _DIGITS4.search(text) is not None:
+        text = _LONG_NUMBER.sub(lambda m: hit() if is_bank_card(m.group()) else m.group(), text)
+    return text
+
+
+def find_id_numbers(text: str, hit: Hit) -> str:
+    if _DIGITS4.search(text) is not None:
+        text = _LONG_NUMBER.sub(lambda m: hit() if is_valid_prc_id(m.group()) else m.group(), text)
+    return text
 
 
 def _valid_phone(text: str, region: str) -> bool:
@@ -185,27 +205,11 @@ def _valid_phone(text: str, region: str) -> bool:
         return False
 
 
-def redact_into(text: str, counts: dict[str, int]) -> str:
-    """Redact ``text`` and add what was found to ``counts`` (the in-place form :func:`redact_text` wraps)."""
-    if not text or _PRECHECK.search(text) is None:
-        return text
-
-    if "@" in text or "＠" in text:
-        text = _EMAIL.sub(lambda m: _bump(counts, EMAIL), text)
-
-    def long_number(m: re.Match) -> str:
-        s = m.group()
-        if is_valid_prc_id(s):
-            return _bump(counts, ID_NUMBER)
-        if is_bank_card(s):
-            return _bump(counts, BANK_CARD)
-        return s
-
+def find_phones(text: str, hit: Hit) -> str:
     if _DIGITS4.search(text) is not None:  # every pattern below holds a run of 4 digits
-        text = _LONG_NUMBER.sub(long_number, text)
-        text = _CN_MOBILE.sub(lambda m: _bump(counts, PHONE), text)
-        text = _CN_LANDLINE.sub(lambda m: _bump(counts, PHONE) if _valid_phone(m.group(), "CN") else m.group(), text)
-        text = _NANP.sub(lambda m: _bump(counts, PHONE) if _valid_phone(m.group(), "US") else m.group(), text)
+        text = _CN_MOBILE.sub(lambda m: hit(), text)
+        text = _CN_LANDLINE.sub(lambda m: hit() if _valid_phone(m.group(), "CN") else m.group(), text)
+        text = _NANP.sub(lambda m: hit() if _valid_phone(m.group(), "US") else m.group(), text)
 
     if _PLUS_DIGIT.search(text):
         spans = [(m.start, m.end) for m in phonenumbers.PhoneNumberMatcher(text, None)]
@@ -213,16 +217,8 @@ def redact_into(text: str, counts: dict[str, int]) -> str:
             parts, last = [], 0
             for start, end in spans:
                 parts.append(text[last:start])
-                parts.append(_bump(counts, PHONE))
+                parts.append(hit())
                 last = end
             parts.append(text[last:])
             text = "".join(parts)
     return text
-
-
-def redact_text(text: str) -> RedactionResult:
-    """Replace phones, e-mails, PRC ID numbers and bank cards in ``text`` by typed placeholders."""
-    counts: dict[str, int] = {}
-    if text is None:
-        return RedactionResult(text, counts)
-    return RedactionResult(redact_into(text, counts), counts)

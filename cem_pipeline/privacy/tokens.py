@@ -7,7 +7,8 @@ import hmac
 from pathlib import Path
 
 from cem_pipeline.privacy.keys import MIN_KEY_CHARS, load_pii_key
-from cem_pipeline.privacy.normalize import canonical_kind, clean, normalize
+from cem_pipeline.privacy.kinds import canonical_kind, normalize
+from cem_pipeline.privacy.normalize import clean
 
 TOKEN_HEX_CHARS = 32
 

@@ -25,12 +25,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
-from cem_pipeline.quality import contract, suites
+from cem_pipeline.quality import suites
 from cem_pipeline.sources.catalog import Entity
-
-# Re-exported for callers that knew them here.
-EARLIEST, FUTURE_SLACK, MAX_TEXT_CHARS, SCORE_RANGES = (
-    contract.EARLIEST, contract.FUTURE_SLACK, contract.MAX_TEXT_CHARS, contract.SCORE_RANGES)
 
 WARNING_RULES = ("suspected_mojibake", "replacement_character")
 _MOJIBAKE_HINT = re.compile("[\u00c2-\u00f4][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e"
@@ -67,10 +63,10 @@ def row_rules(entity: Entity, record: dict) -> list[Violation]:
                     isinstance(t, dict) and isinstance(t.get("text"), str) and isinstance(t.get("speaker"), str)
                     for t in value)):
                 out.append(Violation("malformed_turns", f.name, value))
-    for name in contract.MONEY_FIELDS.get(entity.name, ()):
-        value = record.get(name)
-        if isinstance(value, float) and abs(round(value, 2) - value) > 1e-9:
-            out.append(Violation("amount_precision", name, value))
+    for f in entity.fields:
+        value = record.get(f.name)
+        if f.money and isinstance(value, float) and abs(round(value, 2) - value) > 1e-9:
+            out.append(Violation("amount_precision", f.name, value))
     return out
 
 

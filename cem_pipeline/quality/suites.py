@@ -148,19 +148,20 @@ def record_specs(entity: Entity) -> list[Spec]:
     """Record-level expectations over ``to_frame``: allowed values, ranges, (id, version) unique."""
     specs: list[Spec] = []
     for f in entity.fields:
-        allowed = contract.ALLOWED.get((entity.name, f.name))
-        if allowed:
-            specs.append(("ExpectColumnValuesToBeInSet", {"column": f.name, "value_set": list(allowed)},
+        if f.allowed:
+            specs.append(("ExpectColumnValuesToBeInSet", {"column": f.name, "value_set": list(f.allowed)},
                           "not_allowed_value", f.name))
-    for r in contract.RANGES.get(entity.name, ()):
-        kwargs = {"column": r.field}
-        if r.low is not None:
-            kwargs["min_value"] = r.low
-        if r.high is not None:
-            kwargs["max_value"] = r.high
-        if r.when:
-            kwargs.update(row_condition=f'{r.when[0]}=="{r.when[1]}"', condition_parser="pandas")
-        specs.append(("ExpectColumnValuesToBeBetween", kwargs, r.rule, r.field))
+    ranges = [(f.name, r.low, r.high, r.rule, None) for f in entity.fields for r in f.ranges]
+    ranges += [(r.field, r.low, r.high, r.rule, r.when) for r in contract.CONDITIONAL_RANGES.get(entity.name, ())]
+    for name, low, high, rule, when in ranges:
+        kwargs = {"column": name}
+        if low is not None:
+            kwargs["min_value"] = low
+        if high is not None:
+            kwargs["max_value"] = high
+        if when:
+            kwargs.update(row_condition=f'{when[0]}=="{when[1]}"', condition_parser="pandas")
+        specs.append(("ExpectColumnValuesToBeBetween", kwargs, rule, name))
     specs.append(("ExpectCompoundColumnsToBeUnique", {"column_list": [entity.id_field, entity.cursor_field],
                                                       "ignore_row_if": "any_value_is_missing"},
                   "duplicate_id_conflict", entity.id_field))
