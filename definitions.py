@@ -7,7 +7,7 @@ from assets.dbt import cem_dbt_models, dbt_executable, dbt_project
 from assets.freshness import with_mart_freshness
 from assets.gates import masked_assets
 from assets.ml import ml_assets
-from assets.quality import quality_report, staged_checks
+from assets.quality import staged_checks
 from assets.publish import bi_publication
 from assets.raw import raw_assets
 from assets.resources import CemSettings
@@ -15,8 +15,7 @@ from sensors import jobs, schedules, sensors
 from sensors.alerts import deliver_cx_alerts
 
 defs = dg.Definitions(
-    assets=with_mart_freshness([*raw_assets, *masked_assets, *ml_assets, cem_dbt_models, quality_report,
-                                bi_publication]),
+    assets=with_mart_freshness([*raw_assets, *masked_assets, *ml_assets, cem_dbt_models, bi_publication]),
     asset_checks=staged_checks,
     jobs=jobs,
     schedules=schedules,

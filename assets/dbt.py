@@ -1,5 +1,6 @@
 """Every dbt model, seed and test as Dagster assets and asset checks (dagster-dbt), in one graph:
-dbt sources map onto the masked_<entity> assets, models are grouped by folder."""
+dbt sources map onto the masked_<entity> (and ml_<table>) assets, the quarantine source onto every
+masked_<entity> gate; models are grouped by folder."""
 
 
 import datetime as dt
@@ -14,9 +15,11 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from assets.resources import CemSettings
+from cem_pipeline.sources.catalog import ENTITIES
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
+QUARANTINE_SOURCE = "quarantine"  # dbt source over the gates' tables (models/staging/_sources_quarantine.yml)
 SOURCE_GLOBS = ("models/**/*", "macros/**/*", "seeds/**/*", "tests/**/*", "dbt_project.yml", "profiles.yml")
 
 
@@ -49,6 +52,16 @@ class CemDbtTranslator(DagsterDbtTranslator):
         if dbt_resource_props["resource_type"] == "source":
             return dg.AssetKey(f"{dbt_resource_props['source_name']}_{dbt_resource_props['name']}")
         return dg.AssetKey(dbt_resource_props["name"])
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        # The quarantine.* tables have no asset of their own: every masked_<entity> gate writes them, so a
+        # model reading the quarantine source (stg_quarantine__*) waits for all the gates.
+        gated = [d for d in spec.deps if d.asset_key.to_user_string().startswith(f"{QUARANTINE_SOURCE}_")]
+        if not gated:
+            return spec
+        deps = [d for d in spec.deps if d not in gated]
+        return spec.replace_attributes(deps=[*deps, *(dg.AssetKey(f"masked_{e.name}") for e in ENTITIES)])
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":

@@ -14,8 +14,10 @@ st.title("Customer experience — executive overview")
 require_bi_file()
 tables = published_tables()
 
-if "mart_nps_daily" not in tables:
-    not_built("mart_nps_daily", "NPS")
+# Every figure below is computed in dbt (the mart_cx_trend_*, mart_nps_by_channel_last_7_days and
+# mart_journey_stage_last_28_days models); the pages only select and format.
+if "mart_nps_by_channel_last_7_days" not in tables:
+    not_built("mart_nps_by_channel_last_7_days", "NPS")
 else:
     last7 = query("nps_channel_last7")
     if not last7.empty:
@@ -60,8 +62,8 @@ else:
 left, right = st.columns(2)
 with left:
     st.subheader("CSAT — share of 4–5 answers")
-    if "mart_csat_daily" not in tables:
-        not_built("mart_csat_daily", "CSAT")
+    if "mart_cx_trend_daily" not in tables:
+        not_built("mart_cx_trend_daily", "CSAT")
     else:
         csat = query("csat_daily")
         if not csat.empty:
@@ -69,8 +71,8 @@ with left:
                             use_container_width=True)
 with right:
     st.subheader("CES — mean of the 1–7 ease scale")
-    if "mart_ces_daily" not in tables:
-        not_built("mart_ces_daily", "CES")
+    if "mart_cx_trend_daily" not in tables:
+        not_built("mart_cx_trend_daily", "CES")
     else:
         ces = query("ces_daily")
         if not ces.empty:
@@ -78,13 +80,16 @@ with right:
                             use_container_width=True)
 
 st.subheader("Journey stages — last 28 days of data")
-if "mart_journey_stage_daily" not in tables:
-    not_built("mart_journey_stage_daily", "Journey stages")
+if "mart_journey_stage_last_28_days" not in tables:
+    not_built("mart_journey_stage_last_28_days", "Journey stages")
 else:
     journey = query("journey_stage_summary")
     st.dataframe(journey, hide_index=True, use_container_width=True, column_config={
         "share_negative": st.column_config.NumberColumn("negative", format="percent"),
+        "nps": st.column_config.NumberColumn("NPS", format="%.1f"),
+        "nps_margin_of_error": st.column_config.NumberColumn("± 95% MoE", format="%.1f"),
         "csat": st.column_config.NumberColumn("CSAT", format="percent"),
+        "ces": st.column_config.NumberColumn("CES", format="%.2f"),
     })
 
 st.subheader("Feedback volume by source")

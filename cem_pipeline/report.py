@@ -53,22 +53,14 @@ def layer_counts(con) -> str:
 
 
 def nps_last_7_days(con) -> str:
-    if not _exists(con, schema.MARTS, "mart_nps_daily"):
-        return "  (mart_nps_daily not built)"
-    rows = con.execute(f"""
-        with recent as (
-            select * from {schema.MARTS}.mart_nps_daily
-            where feedback_day > (select max(feedback_day) from {schema.MARTS}.mart_nps_daily) - 7
-        )
-        select channel, sum(n) as n, sum(promoters), sum(detractors)
-        from recent group by channel order by channel
-    """).fetchall()
-    out = []
-    for channel, n, promoters, detractors in rows:
-        p, d = promoters / n, detractors / n
-        nps = 100 * (p - d)
-        moe = 1.96 * 100 * ((p * (1 - p) + d * (1 - d) + 2 * p * d) / n) ** 0.5
-        out.append((channel, f"{n:,}", f"{nps:+.1f}", f"±{moe:.1f}", "small n" if n < 30 else ""))
+    """NPS by channel over the last 7 days, as the mart computes it (the report only formats it)."""
+    mart = "mart_nps_by_channel_last_7_days"
+    if not _exists(con, schema.MARTS, mart):
+        return f"  ({mart} not built)"
+    rows = con.execute(f"select channel, n, nps, nps_margin_of_error, small_n from {schema.MARTS}.{mart} "
+                       "order by channel").fetchall()
+    out = [(channel, f"{n:,}", f"{nps:+.1f}", f"±{moe:.1f}", "small n" if small_n else "")
+           for channel, n, nps, moe, small_n in rows]
     return _table(["channel", "responses", "NPS", "95% MoE", ""], out)
 
 

@@ -40,8 +40,8 @@ else:
         })
 
 st.subheader("Topics × sentiment")
-if "mart_topic_sentiment_daily" not in tables:
-    not_built("mart_topic_sentiment_daily", "Topic sentiment")
+if "mart_topic_sentiment_all_days" not in tables:
+    not_built("mart_topic_sentiment_all_days", "Topic sentiment")
 else:
     sentiment = query("topic_sentiment")
     if not sentiment.empty:

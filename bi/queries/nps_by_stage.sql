@@ -1,20 +1,10 @@
--- NPS per journey stage over the last 28 days of data (stage order from the journey seed when published).
--- If marts.mart_nps_daily is not in the BI file yet this returns no rows, and the page says "not built yet".
+-- NPS per journey stage over the last 28 days of data, lowest first.
+-- If marts.mart_journey_stage_last_28_days is not in the BI file yet this returns no rows, and the page says "not built yet".
+-- Every figure is computed in dbt (models/marts/mart_journey_stage_last_28_days.sql); this query only selects.
 set variable cem_q = (
-    select case when count(*) > 0 then $$    with last as (select max(feedback_day) as d from marts.mart_nps_daily),
-    agg as (
-        select journey_stage, sum(n) as n, sum(promoters) as promoters, sum(detractors) as detractors,
-               sum(promoters) * 1.0 / sum(n) as pp, sum(detractors) * 1.0 / sum(n) as pd
-        from marts.mart_nps_daily, last
-        where feedback_day > last.d - 28
-        group by journey_stage
-    )
-    select coalesce(journey_stage, '(unmapped)') as journey_stage, n,
-           round(100.0 * (promoters - detractors) / n, 1) as nps,
-           round(1.96 * 100 * sqrt((pp * (1 - pp) + pd * (1 - pd) + 2 * pp * pd) / n), 1) as nps_margin_of_error,
-           n < 30 as small_n
-    from agg order by nps
+    select case when count(*) > 0 then $$    select journey_stage, nps_n as n, nps, nps_margin_of_error, nps_ci_low, nps_ci_high, nps_small_n as small_n
+    from marts.mart_journey_stage_last_28_days where nps_n > 0 order by nps, journey_stage
 $$ else 'select 1 as not_built_yet where false' end
-    from information_schema.tables where table_schema = 'marts' and table_name = 'mart_nps_daily'
+    from information_schema.tables where table_schema = 'marts' and table_name = 'mart_journey_stage_last_28_days'
 );
 select * from query(getvariable('cem_q'))

@@ -1,10 +1,10 @@
--- NPS per day x channel (rolled up over stores, touchpoints and stages).
--- If marts.mart_nps_daily is not in the BI file yet this returns no rows, and the page says "not built yet".
+-- NPS per day x channel (over stores, touchpoints and stages).
+-- If marts.mart_cx_trend_by_channel_daily is not in the BI file yet this returns no rows, and the page says "not built yet".
+-- Every figure is computed in dbt (models/marts/mart_cx_trend_by_channel_daily.sql); this query only selects.
 set variable cem_q = (
-    select case when count(*) > 0 then $$    select feedback_day, channel, sum(n) as n,
-           round(100.0 * (sum(promoters) - sum(detractors)) / sum(n), 2) as nps
-    from marts.mart_nps_daily group by 1, 2 order by 1, 2
+    select case when count(*) > 0 then $$    select feedback_day, channel, nps_n as n, nps, nps_margin_of_error, nps_ci_low, nps_ci_high
+    from marts.mart_cx_trend_by_channel_daily where nps_n > 0 order by 1, 2
 $$ else 'select 1 as not_built_yet where false' end
-    from information_schema.tables where table_schema = 'marts' and table_name = 'mart_nps_daily'
+    from information_schema.tables where table_schema = 'marts' and table_name = 'mart_cx_trend_by_channel_daily'
 );
 select * from query(getvariable('cem_q'))

@@ -1,21 +1,11 @@
 -- NPS per channel over the last 7 days of data, with n and the 95% margin of error; the headline table of the overview.
--- If marts.mart_nps_daily is not in the BI file yet this returns no rows, and the page says "not built yet".
+-- If marts.mart_nps_by_channel_last_7_days is not in the BI file yet this returns no rows, and the page says "not built yet".
+-- Every figure is computed in dbt (models/marts/mart_nps_by_channel_last_7_days.sql); this query only selects.
 set variable cem_q = (
-    select case when count(*) > 0 then $$    with last as (select max(feedback_day) as d from marts.mart_nps_daily),
-    agg as (
-        select channel, min(feedback_day) as first_day, max(feedback_day) as last_day, sum(n) as n,
-               sum(promoters) as promoters, sum(detractors) as detractors,
-               sum(promoters) * 1.0 / sum(n) as pp, sum(detractors) * 1.0 / sum(n) as pd
-        from marts.mart_nps_daily, last
-        where feedback_day > last.d - 7
-        group by channel
-    )
-    select channel, n, promoters, detractors,
-           round(100.0 * (promoters - detractors) / n, 1) as nps,
-           round(1.96 * 100 * sqrt((pp * (1 - pp) + pd * (1 - pd) + 2 * pp * pd) / n), 1) as nps_margin_of_error,
-           n < 30 as small_n, first_day, last_day
-    from agg order by channel
+    select case when count(*) > 0 then $$    select channel, n, promoters, detractors, nps, nps_margin_of_error, nps_ci_low, nps_ci_high, small_n,
+           first_day, last_day
+    from marts.mart_nps_by_channel_last_7_days order by channel
 $$ else 'select 1 as not_built_yet where false' end
-    from information_schema.tables where table_schema = 'marts' and table_name = 'mart_nps_daily'
+    from information_schema.tables where table_schema = 'marts' and table_name = 'mart_nps_by_channel_last_7_days'
 );
 select * from query(getvariable('cem_q'))

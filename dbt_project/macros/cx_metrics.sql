@@ -18,6 +18,22 @@
     round({{ z }} * sqrt(({{ k }} * 1.0 / {{ n }}) * (1 - {{ k }} * 1.0 / {{ n }}) / {{ n }}), 6)
 {%- endmacro %}
 
+{# A share k / n (CSAT = satisfied / n, share negative = negative / judged); null when n = 0. #}
+{% macro share(k, n) -%}
+    round({{ k }} * 1.0 / nullif({{ n }}, 0), 6)
+{%- endmacro %}
+
+{# CES: normal-approximation 95% margin of error and interval of a mean (null for n = 1: no sd). #}
+{% macro mean_margin_of_error(sd, n, z=1.96) -%}
+    round({{ z }} * {{ sd }} / sqrt({{ n }}), 6)
+{%- endmacro %}
+{% macro mean_ci_low(mean, sd, n, z=1.96) -%}
+    round({{ mean }} - {{ z }} * {{ sd }} / sqrt({{ n }}), 6)
+{%- endmacro %}
+{% macro mean_ci_high(mean, sd, n, z=1.96) -%}
+    round({{ mean }} + {{ z }} * {{ sd }} / sqrt({{ n }}), 6)
+{%- endmacro %}
+
 {# NPS 95% confidence interval, clipped to [-100, 100]. #}
 {% macro nps_ci_low(promoters, detractors, n) -%}
     round(greatest(-100.0, {{ nps(promoters, detractors, n) }} - {{ nps_margin_of_error(promoters, detractors, n) }}), 4)
@@ -74,4 +90,56 @@ responses as (
 fingerprint as (
     {{ day_fingerprint('responses', ['feedback_id', 'score', 'channel', 'store_id', 'touchpoint', 'journey_stage']) }}
 )
+{%- endmacro %}
+
+
+{# NPS, CSAT and CES with n, their 95% intervals and small-n flags, per group of `group_by` over the
+   survey responses in `relation` (a ref or a CTE with survey_type and score): the roll-ups the dashboards
+   and the demo report show (mart_cx_trend_*, mart_journey_stage_last_28_days). A select statement; one
+   row per group with at least one valid response. Every formula is one of the macros above. #}
+{% macro survey_metrics(relation, group_by) -%}
+{%- set keys = group_by | join(', ') %}
+select
+    {{ keys }},
+    nps_n,
+    promoters,
+    passives,
+    detractors,
+    case when nps_n > 0 then {{ nps('promoters', 'detractors', 'nps_n') }} end as nps,
+    case when nps_n > 0 then {{ nps_margin_of_error('promoters', 'detractors', 'nps_n') }} end as nps_margin_of_error,
+    case when nps_n > 0 then {{ nps_ci_low('promoters', 'detractors', 'nps_n') }} end as nps_ci_low,
+    case when nps_n > 0 then {{ nps_ci_high('promoters', 'detractors', 'nps_n') }} end as nps_ci_high,
+    nps_n < {{ var('small_n_threshold') }} as nps_small_n,
+    csat_n,
+    satisfied,
+    case when csat_n > 0 then {{ share('satisfied', 'csat_n') }} end as csat,
+    case when csat_n > 0 then {{ share_margin_of_error('satisfied', 'csat_n') }} end as csat_margin_of_error,
+    case when csat_n > 0 then {{ wilson_low('satisfied', 'csat_n') }} end as csat_ci_low,
+    case when csat_n > 0 then {{ wilson_high('satisfied', 'csat_n') }} end as csat_ci_high,
+    csat_n < {{ var('small_n_threshold') }} as csat_small_n,
+    ces_n,
+    round(ces, 6) as ces,
+    round(ces_sd, 6) as ces_sd,
+    {{ mean_margin_of_error('ces_sd', 'ces_n') }} as ces_margin_of_error,
+    {{ mean_ci_low('ces', 'ces_sd', 'ces_n') }} as ces_ci_low,
+    {{ mean_ci_high('ces', 'ces_sd', 'ces_n') }} as ces_ci_high,
+    ces_n < {{ var('small_n_threshold') }} as ces_small_n
+from (
+    select
+        {{ keys }},
+        count(*) filter (where survey_type = 'nps') as nps_n,
+        count(*) filter (where survey_type = 'nps' and score >= 9) as promoters,
+        count(*) filter (where survey_type = 'nps' and score between 7 and 8) as passives,
+        count(*) filter (where survey_type = 'nps' and score <= 6) as detractors,
+        count(*) filter (where survey_type = 'csat') as csat_n,
+        count(*) filter (where survey_type = 'csat' and score >= 4) as satisfied,
+        count(*) filter (where survey_type = 'ces') as ces_n,
+        avg(score) filter (where survey_type = 'ces') as ces,
+        stddev_samp(score) filter (where survey_type = 'ces') as ces_sd
+    from {{ relation }}
+    where (survey_type = 'nps' and score between 0 and 10)
+        or (survey_type = 'csat' and score between 1 and 5)
+        or (survey_type = 'ces' and score between 1 and 7)
+    group by {{ keys }}
+) as counted
 {%- endmacro %}

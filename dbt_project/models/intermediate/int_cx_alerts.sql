@@ -1,7 +1,7 @@
 -- depends_on: {{ ref('stg_crm__members') }}
 -- Closed loop (DESIGN.md §4): one alert per identified customer (customer_key not null) per local day
 -- when that day they gave an NPS detractor score (0-6), a CSAT of 1-2, a review of 1-2 stars, or a
--- review / call whose sentiment score is <= -0.6 (ml.sentiment_scores, when it exists).
+-- review / call whose sentiment score is <= -0.6 (stg_ml__sentiment_scores).
 -- Severity: critical (NPS 0-3, CSAT 1, 1 star, sentiment <= -0.85), else high. Priority and SLA
 -- hours come from seed alert_sla (member tier x severity); due_at = first trigger + SLA.
 -- alert_id = md5(customer_key || ':' || day): reruns never produce a second alert for the same

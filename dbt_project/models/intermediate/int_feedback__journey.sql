@@ -1,16 +1,9 @@
 {{ config(materialized='view') }}
--- fct_feedback placed on the customer journey (seed journey_touchpoints), with the customer's key
--- when identity resolution provides one, sentiment when ml.sentiment_scores exists, and a
--- negative flag per record. A view: the incremental marts push their day filter into it.
-{%- set fct_columns = [] %}
-{%- set sentiment = none %}
-{%- if execute %}
-    {%- for c in adapter.get_columns_in_relation(ref('fct_feedback')) %}{% do fct_columns.append(c.name | lower) %}{% endfor %}
-    {%- set sentiment = adapter.get_relation(database=target.database, schema='ml', identifier='sentiment_scores') %}
-{%- endif %}
-{%- set has_key = 'customer_key' in fct_columns %}
+-- int_feedback__unioned placed on the customer journey (seed journey_touchpoints), with the customer's
+-- key (null = anonymous), sentiment per record (stg_ml__sentiment_scores: the mean over a call's turns) and
+-- a negative flag per record. A view: the incremental marts push their day filter into it.
 with feedback as (
-    select * from {{ ref('fct_feedback') }}
+    select * from {{ ref('int_feedback__unioned') }}
 ),
 
 journey as (
@@ -21,16 +14,14 @@ stages as (
     select journey_stage, stage_order from {{ ref('journey_stages') }}
 ),
 
-{% if sentiment is not none %}
 sentiment as (
     -- one score per record: the text's score, or the mean over a call's turns
     select source, record_id, avg(sentiment_score) as sentiment_score,
            min(sentiment_score) as sentiment_score_min,
            mode(sentiment_label) as sentiment_label
-    from {{ sentiment }}
+    from {{ ref('stg_ml__sentiment_scores') }}
     group by source, record_id
 ),
-{% endif %}
 
 placed as (
     select
@@ -49,19 +40,12 @@ placed as (
         f.rating,
         f.feedback_text,
         f.lang,
-        {% if has_key %}f.customer_key{% else %}cast(null as bigint) as customer_key{% endif %},
-        {% if sentiment is not none %}
+        f.customer_key,
         sn.sentiment_score, sn.sentiment_score_min, sn.sentiment_label
-        {% else %}
-        cast(null as double) as sentiment_score, cast(null as double) as sentiment_score_min,
-        cast(null as varchar) as sentiment_label
-        {% endif %}
     from feedback as f
     left join journey as j on j.touchpoint = f.touchpoint
     left join stages as s on s.journey_stage = j.journey_stage
-    {% if sentiment is not none %}
     left join sentiment as sn on sn.source = f.source and sn.record_id = f.record_id
-    {% endif %}
 )
 
 select

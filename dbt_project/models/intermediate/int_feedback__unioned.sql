@@ -1,4 +1,6 @@
--- One row per piece of feedback, every channel: survey responses, reviews, social posts, calls.
+-- One row per piece of feedback, every channel: survey responses, reviews, social posts, calls, with the
+-- customer behind it and its sentiment. The marts read it (fct_feedback publishes it as it is; the journey
+-- view, the alerts and the 360 build on it), so the flow runs staging -> intermediate -> marts.
 with surveys as (
     select
         'surveys' as source,
@@ -50,7 +52,7 @@ select
     -- identity: the customer behind the feedback (int_identity__record_keys); null = anonymous
     identity.customer_key,
     identity.customer_key is null as is_anonymous,
-    -- sentiment (ML assets, ml.*): the text's own score; for a call, the customer-weighted score of its turns
+    -- sentiment (ML assets, via stg_ml__*): the text's own score; for a call, the customer-weighted score of its turns
     coalesce(call_sentiment.sentiment_label, text_sentiment.sentiment_label) as sentiment_label,
     coalesce(call_sentiment.sentiment_score, text_sentiment.sentiment_score) as sentiment_score,
     call_sentiment.improved as call_sentiment_improved,
@@ -59,11 +61,11 @@ from unioned
 left join {{ ref('int_identity__record_keys') }} as identity
     on identity.entity = case unioned.source when 'social' then 'social_posts' else unioned.source end
     and identity.record_id = unioned.record_id
-left join {{ source('ml', 'sentiment_scores') }} as text_sentiment
+left join {{ ref('stg_ml__sentiment_scores') }} as text_sentiment
     on unioned.source <> 'calls'
     and text_sentiment.source = unioned.source
     and text_sentiment.record_id = unioned.record_id
     and text_sentiment.turn is null
-left join {{ source('ml', 'call_sentiment') }} as call_sentiment
+left join {{ ref('stg_ml__call_sentiment') }} as call_sentiment
     on unioned.source = 'calls'
     and call_sentiment.call_id = unioned.record_id

@@ -1,10 +1,10 @@
 -- Topic (aspect) mentions: one row per sentence x topic. A sentence mentions a topic when it contains one
 -- of the topic's keywords (seed topic_taxonomy, case-insensitive; Chinese keywords as substrings, English
 -- keywords as whole words with an optional plural s/es). Each mention carries the sentiment of the
--- sentence that mentions it (ml.sentence_scores: the ML assets split every text into sentences and score
+-- sentence that mentions it (stg_ml__sentence_scores: the ML assets split every text into sentences and score
 -- each one), not of the whole text.
 with sentences as (
-    select * from {{ source('ml', 'sentence_scores') }}
+    select * from {{ ref('stg_ml__sentence_scores') }}
     where sentence_text is not null
 ),
 

@@ -66,7 +66,7 @@ order_agg as (
 ),
 
 feedback as (
-    select * from {{ ref('fct_feedback') }} where customer_key is not null
+    select * from {{ ref('int_feedback__unioned') }} where customer_key is not null
 ),
 
 feedback_agg as (
@@ -115,7 +115,7 @@ channels as (
 -- Every alert counts as open: the pipeline has no feed of case resolutions yet (see the yml).
 alerts as (
     select customer_key, count(*) as open_alerts, max(opened_at) as last_alert_at
-    from {{ ref('mart_cx_alerts') }}
+    from {{ ref('int_cx_alerts') }}
     group by customer_key
 ),
 

@@ -1,7 +1,7 @@
 {{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feedback_day',
           on_schema_change='sync_all_columns') }}
 -- CES (mean of the 1-7 "easy to..." agreement scale) per local day x channel x store x touchpoint x
--- journey stage, with n, the sample standard deviation, a normal 95% interval (1.96 * sd / sqrt(n);
+-- journey stage, with n, the sample standard deviation, a normal 95% interval (macro mean_margin_of_error;
 -- null for n = 1) and a small-n flag.
 with {{ survey_responses_with_fingerprint('ces', 1, 7) }},
 
@@ -35,9 +35,9 @@ select
     c.difficult,
     round(c.ces, 6) as ces,
     round(c.ces_sd, 6) as ces_sd,
-    round(1.96 * c.ces_sd / sqrt(c.n), 6) as ces_margin_of_error,
-    round(c.ces - 1.96 * c.ces_sd / sqrt(c.n), 6) as ces_ci_low,
-    round(c.ces + 1.96 * c.ces_sd / sqrt(c.n), 6) as ces_ci_high,
+    {{ mean_margin_of_error('c.ces_sd', 'c.n') }} as ces_margin_of_error,
+    {{ mean_ci_low('c.ces', 'c.ces_sd', 'c.n') }} as ces_ci_low,
+    {{ mean_ci_high('c.ces', 'c.ces_sd', 'c.n') }} as ces_ci_high,
     c.n < {{ var('small_n_threshold') }} as small_n,
     f._day_records,
     f._day_hash

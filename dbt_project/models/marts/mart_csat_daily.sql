@@ -30,7 +30,7 @@ select
     c.n,
     c.satisfied,
     c.dissatisfied,
-    round(c.satisfied * 1.0 / c.n, 6) as csat,
+    {{ share('c.satisfied', 'c.n') }} as csat,
     {{ share_margin_of_error('c.satisfied', 'c.n') }} as csat_margin_of_error,
     {{ wilson_low('c.satisfied', 'c.n') }} as csat_ci_low,
     {{ wilson_high('c.satisfied', 'c.n') }} as csat_ci_high,

@@ -71,7 +71,7 @@ per_group as (
 scored as (
     select
         g.*,
-        round(g.negative * 1.0 / nullif(g.judged, 0), 6) as share_negative,
+        {{ share('g.negative', 'g.judged') }} as share_negative,
         case when g.nps_n > 0 then {{ nps('g.promoters', 'g.detractors', 'g.nps_n') }} end as nps,
         case when t.all_n - g.nps_n > 0 then
             {{ nps('(t.all_promoters - g.promoters)', '(t.all_detractors - g.detractors)', '(t.all_n - g.nps_n)') }} end as nps_others,

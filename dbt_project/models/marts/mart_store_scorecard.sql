@@ -60,7 +60,7 @@ select
     s.nps_ci_high,
     s.small_n,
     s.csat_n,
-    round(s.csat_satisfied * 1.0 / nullif(s.csat_n, 0), 6) as csat,
+    {{ share('s.csat_satisfied', 's.csat_n') }} as csat,
     s.ces_n,
     round(s.ces, 6) as ces,
     s.reviews,

@@ -1,6 +1,6 @@
 -- Topic sentiment by day x channel x topic: how often each topic is mentioned and how people feel about
 -- it (aspect sentiment: the sentiment of the sentences that mention it). Day and channel come from the
--- feedback the mention belongs to (fct_feedback).
+-- feedback the mention belongs to (int_feedback__unioned).
 with mentions as (
     select
         m.topic,
@@ -11,7 +11,7 @@ with mentions as (
         m.sentiment_label,
         m.sentiment_score
     from {{ ref('int_topic_mentions') }} as m
-    inner join {{ ref('fct_feedback') }} as f
+    inner join {{ ref('int_feedback__unioned') }} as f
         on f.feedback_id = m.feedback_id
 )
 

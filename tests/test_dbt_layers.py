@@ -1,0 +1,64 @@
+"""dbt runs one way (staging -> intermediate -> marts) and every published figure is computed once, in the
+dbt macros: read from the manifest and the source tree, no warehouse needed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from assets.dbt import prepare_manifest
+
+REPO = Path(__file__).resolve().parents[1]
+LAYERS = {"staging": 0, "intermediate": 1, "marts": 2}
+
+
+def _models() -> dict[str, dict]:
+    nodes = json.loads(prepare_manifest().read_text())["nodes"]
+    return {uid: n for uid, n in nodes.items() if n["resource_type"] == "model"}
+
+
+def _layer(node: dict) -> str:
+    return node["fqn"][1]
+
+
+def test_sources_are_read_only_in_staging():
+    readers = sorted(n["name"] for n in _models().values()
+                     if any(d.startswith("source.") for d in n["depends_on"]["nodes"]) and _layer(n) != "staging")
+    assert readers == [], f"models outside staging reading a source: {readers}"
+
+
+def test_models_read_only_earlier_layers_and_marts_no_other_mart():
+    models = _models()
+    backwards = []
+    for node in models.values():
+        for dep in node["depends_on"]["nodes"]:
+            if dep not in models:
+                continue  # a seed or a source
+            upstream, here = LAYERS[_layer(models[dep])], LAYERS[_layer(node)]
+            if upstream > here or (upstream == here == LAYERS["marts"]):
+                backwards.append(f"{node['name']} reads {models[dep]['name']}")
+    assert backwards == [], backwards
+
+
+def test_feedback_flows_through_intermediates():
+    by_name = {n["name"]: n for n in _models().values()}
+    assert by_name["fct_feedback"]["depends_on"]["nodes"] == ["model.cem.int_feedback__unioned"]
+    assert "model.cem.int_feedback__unioned" in by_name["int_feedback__journey"]["depends_on"]["nodes"]
+    assert "model.cem.int_cx_alerts" in by_name["dim_customer_360"]["depends_on"]["nodes"]
+    assert {d.split(".")[-1] for d in by_name["quality_report"]["depends_on"]["nodes"]} == {
+        "stg_quarantine__gate_ledger", "stg_quarantine__quarantined_records", "stg_quarantine__quality_warnings",
+        "stg_quarantine__schema_drift"}
+
+
+# The published metric formulas (DESIGN.md section 4) use z = 1.96 and a square root; they live only in
+# dbt_project/macros. Dashboards, the demo report and the models call the macros.
+METRIC_ARITHMETIC = re.compile(r"1\.96|\bsqrt\s*\(|\*\* *0?\.5\b")
+
+
+def test_metric_arithmetic_lives_only_in_the_dbt_macros():
+    readers = [*REPO.glob("bi/**/*.sql"), *REPO.glob("bi/**/*.py"), *REPO.glob("cem_pipeline/**/*.py"),
+               *REPO.glob("assets/**/*.py"), *REPO.glob("dbt_project/models/**/*.sql")]
+    offenders = sorted(str(p.relative_to(REPO)) for p in readers if METRIC_ARITHMETIC.search(p.read_text()))
+    assert offenders == [], f"metric arithmetic outside dbt_project/macros: {offenders}"
+    assert METRIC_ARITHMETIC.search((REPO / "dbt_project/macros/nps.sql").read_text())
