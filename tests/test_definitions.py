@@ -32,6 +32,10 @@ def test_definitions_hold_the_whole_graph():
     # dbt sources are the masked assets: staging hangs off them, not off raw.
     stg = graph.get(next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "stg_surveys__responses"))
     assert {p.to_user_string() for p in stg.parent_keys} == {"masked_surveys"}
+    # The quarantine tables have no asset: the dbt quality report waits for every gate that writes them.
+    ledger = graph.get(next(k for k in graph.get_all_asset_keys() if k.to_user_string() == "stg_quarantine__gate_ledger"))
+    assert {p.to_user_string() for p in ledger.parent_keys} == {f"masked_{e.name}" for e in ENTITIES}
+    assert "quality_report" in keys
     checks = {c.name for c in graph.asset_check_keys}
     assert {"quarantine_share_below_threshold", "reconciles_with_raw"} <= checks
     assert any(name.startswith("unique_") for name in checks), "dbt tests are asset checks"

@@ -4,6 +4,7 @@ run and again after an hourly (incremental) run; the closed-loop alerts mart and
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -39,7 +40,8 @@ def runs(tmp_path_factory, corpus):
 
 
 MARTS = ("mart_nps_daily", "mart_csat_daily", "mart_ces_daily", "mart_journey_stage_daily", "mart_pain_points",
-         "mart_store_scorecard", "mart_cx_alerts")
+         "mart_store_scorecard", "mart_cx_alerts", "mart_cx_trend_daily", "mart_cx_trend_by_channel_daily",
+         "mart_nps_by_channel_last_7_days", "mart_journey_stage_last_28_days")
 
 
 # mart_pain_points depends on the sentiment team's int_topic_mentions: when that model fails its own
@@ -158,6 +160,101 @@ def test_journey_stage_daily_equals_truth(runs, phase):
     for col in ("nps_n", "promoters", "detractors", "csat_n", "ces_n", "reviews"):
         assert (m[f"{col}_truth"].fillna(0).astype(int) == m[f"{col}_mart"]).all(), col
     assert set(mart.journey_stage) >= {"awareness", "consideration", "purchase", "delivery_use", "service", "loyalty"}
+
+
+def _wilson(k, n, z=1.96):
+    p = k / n
+    centre, half = (p + z * z / (2 * n)) / (1 + z * z / n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return centre - half, centre + half
+
+
+def _nps_truth(scores: pd.Series) -> pd.DataFrame:
+    """n, NPS and its 95% margin of error per group of a grouped score series (DESIGN.md section 4)."""
+    frame = scores.agg(n="size", p=lambda s: (s >= 9).mean(), d=lambda s: (s <= 6).mean())
+    frame["nps"] = 100 * (frame.p - frame.d)
+    frame["moe"] = 196 * np.sqrt((frame.p * (1 - frame.p) + frame.d * (1 - frame.d) + 2 * frame.p * frame.d) / frame.n)
+    return frame
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_daily_trend_over_all_channels_equals_truth(runs, phase):
+    """The dashboards' trend lines and bands: one row per day, each interval the one its name means in the
+    cell marts (NPS +- margin clipped, CSAT Wilson, CES normal)."""
+    snap = runs[phase]
+    t = snap["truth"].rename(columns={"day": "feedback_day"})
+    trend = _days(snap["mart_cx_trend_daily"]).set_index("feedback_day")
+    assert trend.index.is_unique and set(trend.index) == set(t[t.source == "surveys"].feedback_day)
+
+    nps = _nps_truth(t[t.survey_type == "nps"].groupby("feedback_day").score)
+    row = trend.loc[nps.index]
+    assert (row.nps_n == nps.n).all()
+    assert np.allclose(row.nps.astype(float), nps.nps, atol=1e-3)
+    assert np.allclose(row.nps_margin_of_error.astype(float), nps.moe, atol=1e-3)
+    assert np.allclose(row.nps_ci_low.astype(float), np.maximum(-100, nps.nps - nps.moe), atol=2e-3)
+    assert np.allclose(row.nps_ci_high.astype(float), np.minimum(100, nps.nps + nps.moe), atol=2e-3)
+    assert (trend.drop(nps.index).nps_n == 0).all() and trend.drop(nps.index).nps.isna().all()
+
+    csat = t[t.survey_type == "csat"].groupby("feedback_day").score.agg(n="size", k=lambda s: int((s >= 4).sum()))
+    row = trend.loc[csat.index]
+    low, high = _wilson(csat.k, csat.n)
+    assert (row.csat_n == csat.n).all() and (row.satisfied == csat.k).all()
+    assert np.allclose(row.csat.astype(float), csat.k / csat.n, atol=1e-6)
+    assert np.allclose(row.csat_ci_low.astype(float), low, atol=1e-5)
+    assert np.allclose(row.csat_ci_high.astype(float), high, atol=1e-5)
+
+    ces = t[t.survey_type == "ces"].astype({"score": float}).groupby("feedback_day").score.agg(
+        n="size", mean="mean", sd="std")
+    row = trend.loc[ces.index]
+    both = ces.sd.notna()
+    assert (row.ces_n == ces.n).all() and np.allclose(row.ces.astype(float), ces["mean"], atol=1e-5)
+    assert np.allclose(row.ces_ci_low[both].astype(float),
+                       (ces["mean"] - 1.96 * ces.sd / np.sqrt(ces.n))[both], atol=1e-5)
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_trend_by_channel_adds_up_to_the_cells(runs, phase):
+    snap = runs[phase]
+    by_channel = _days(snap["mart_cx_trend_by_channel_daily"])
+    cells = _days(snap["mart_nps_daily"]).groupby(["feedback_day", "channel"])[["n", "promoters", "detractors"]].sum()
+    m = by_channel[by_channel.nps_n > 0].set_index(["feedback_day", "channel"]).loc[cells.index]
+    assert len(m) == len(cells) == int((by_channel.nps_n > 0).sum())
+    assert (m.nps_n == cells.n).all() and (m.promoters == cells.promoters).all()
+    assert np.allclose(m.nps.astype(float), 100 * (cells.promoters - cells.detractors) / cells.n, atol=1e-3)
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_nps_by_channel_last_7_days_equals_truth(runs, phase):
+    """The headline of the overview and of the demo report."""
+    snap = runs[phase]
+    t = snap["truth"]
+    nps = t[t.survey_type == "nps"]
+    end = max(nps.day)
+    recent = nps[nps.day > end - dt.timedelta(days=7)]
+    truth = _nps_truth(recent.groupby("channel").score)
+    mart = snap["mart_nps_by_channel_last_7_days"].set_index("channel")
+    assert set(mart.index) == set(truth.index) and len(truth) >= 2
+    mart = mart.loc[truth.index]
+    assert (pd.to_datetime(mart.period_end).dt.date == end).all()
+    assert (mart.n == truth.n).all()
+    assert np.allclose(mart.nps.astype(float), truth.nps, atol=1e-3)
+    assert np.allclose(mart.nps_margin_of_error.astype(float), truth.moe, atol=1e-3)
+    assert (mart.small_n == (truth.n < 30)).all()
+
+
+@pytest.mark.parametrize("phase", PHASES)
+def test_journey_stage_last_28_days_equals_truth(runs, phase):
+    snap = runs[phase]
+    t = snap["truth"]
+    end = max(t.day)
+    recent = t[t.day > end - dt.timedelta(days=28)]
+    mart = snap["mart_journey_stage_last_28_days"].set_index("journey_stage")
+    assert (pd.to_datetime(mart.period_end).dt.date == end).all()
+    volume = recent.groupby("journey_stage").size()
+    assert (mart.loc[volume.index].feedback_volume == volume).all()
+    nps = _nps_truth(recent[recent.survey_type == "nps"].groupby("journey_stage").score)
+    assert (mart.loc[nps.index].nps_n == nps.n).all()
+    assert np.allclose(mart.loc[nps.index].nps.astype(float), nps.nps, atol=1e-3)
+    assert np.allclose(mart.loc[nps.index].nps_margin_of_error.astype(float), nps.moe, atol=1e-3)
 
 
 @pytest.mark.parametrize("phase", PHASES)
