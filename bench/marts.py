@@ -1,14 +1,14 @@
 """Benchmark: wall time to build every metric mart (full refresh), one hourly increment, and the
 alert delivery that follows, at a given number of customers.
 
-What is timed (say it exactly): the input ``marts.fct_feedback`` is SYNTHESIZED in DuckDB at the
+What is timed (say it exactly): the input ``intermediate.int_feedback__unioned`` is SYNTHESIZED in DuckDB at the
 simulator's volumes per customer (0.8 survey responses - 50% NPS, 30% CSAT, 20% CES over 10
 touchpoints -, 0.5 reviews, 0.45 social posts, 0.12 calls, over 44 days; 40% of records carry a
 customer_key), instead of going through HTTP, the gates and staging. Then:
   1. full:   ``dbt build --full-refresh --select <seeds> int_feedback__journey+`` (all marts, their
              tests and unit tests);
   2. hourly: one hour of new records (+ 0.2% corrected scores on earlier days) is appended to
-             fct_feedback and ``dbt build --select int_feedback__journey+`` runs incrementally;
+             int_feedback__unioned and ``dbt build --select int_feedback__journey+`` runs incrementally;
   3. alerts: the new alerts are delivered over HTTP to a local receiver (cem_pipeline.alerts).
 Usage: .venv/bin/python -m bench.marts --customers 200000 1000000
 """
@@ -30,14 +30,18 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parent.parent
 DBT = str(Path(sys.executable).with_name("dbt"))
-SELECT = ["journey_touchpoints", "journey_stages", "topic_touchpoints", "alert_sla", "int_feedback__journey+"]
+SELECT = ["journey_touchpoints", "journey_stages", "topic_touchpoints", "alert_sla", "stg_ml__sentiment_scores",
+          "int_feedback__journey+"]
+# The synthesized input, and the 360 (downstream of the alerts, but it needs the identity and CRM models).
+EXCLUDE = ["int_feedback__unioned", "dim_customer_360"]
+FEEDBACK = "intermediate.int_feedback__unioned"
 TOUCHPOINTS = ["store_visit", "store_checkout", "app_browse", "app_checkout", "web_checkout", "mini_program_order",
                "delivery", "returns", "call_center", "membership"]
 CHANNELS = ["store", "store", "app", "app", "web", "mini_program", "web", "web", "call_center", "app"]
 
 
 def feedback_sql(customers: int, start_h: int, hours: int, offset: int) -> str:
-    """Synthetic fct_feedback rows for `hours` hours starting `start_h` hours after 2026-09-01."""
+    """Synthetic int_feedback__unioned rows for `hours` hours starting `start_h` hours after 2026-09-01."""
     n = int(customers * 1.87 * hours / (44 * 24))
     tp = "list_value(" + ",".join(f"'{t}'" for t in TOUCHPOINTS) + ")"
     ch = "list_value(" + ",".join(f"'{c}'" for c in CHANNELS) + ")"
@@ -103,10 +107,10 @@ def run(customers: int, workdir: Path, backlog: bool = False) -> dict:
     wh.unlink(missing_ok=True)
     hours = 30 * 24
     with duckdb.connect(str(wh)) as con:
-        con.execute("create schema marts; create schema staging")
+        con.execute("create schema marts; create schema staging; create schema intermediate")
         t = time.perf_counter()
-        con.execute(f"create table marts.fct_feedback as {feedback_sql(customers, 0, hours, 0)}")
-        rows = con.execute("select count(*) from marts.fct_feedback").fetchone()[0]
+        con.execute(f"create table {FEEDBACK} as {feedback_sql(customers, 0, hours, 0)}")
+        rows = con.execute(f"select count(*) from {FEEDBACK}").fetchone()[0]
         gen_s = time.perf_counter() - t
         con.execute("create table staging.stg_crm__members (member_token varchar, customer_id varchar, wechat_token varchar,"
                     " home_store_id varchar, member_id_masked varchar, tier varchar, points bigint, joined_at timestamp,"
@@ -115,7 +119,7 @@ def run(customers: int, workdir: Path, backlog: bool = False) -> dict:
                     f" 'store ' || i as store_name, 'city' as city, 'region' as region, 'mall' as store_format"
                     f" from range(1, {max(20, customers // 500) + 2}) t(i)")
     env = dict(os.environ, CEM_WAREHOUSE_PATH=str(wh), BENCH_TARGET=str(workdir / "target"))
-    select = ["--select", *SELECT, "--exclude", "fct_feedback", "--quiet"]
+    select = ["--select", *SELECT, "--exclude", *EXCLUDE, "--quiet"]
     full_s = dbt(["build", "--full-refresh", *select], env)
     with duckdb.connect(str(wh)) as con:
         alerts_before = con.execute("select count(*) from marts.mart_cx_alerts").fetchone()[0]
@@ -135,10 +139,10 @@ def run(customers: int, workdir: Path, backlog: bool = False) -> dict:
     # one hour of new records, plus corrected scores on older days
     t0 = time.perf_counter()
     with duckdb.connect(str(wh)) as con:
-        con.execute(f"insert into marts.fct_feedback {feedback_sql(customers, hours, 1, 10**9)}")
-        con.execute("update marts.fct_feedback set score = least(score + 1, 10) where source = 'surveys' "
+        con.execute(f"insert into {FEEDBACK} {feedback_sql(customers, hours, 1, 10**9)}")
+        con.execute(f"update {FEEDBACK} set score = least(score + 1, 10) where source = 'surveys' "
                     "and random() < 0.002")
-        new_rows = con.execute("select count(*) from marts.fct_feedback where cast(record_id as bigint) >= 1e9").fetchone()[0]
+        new_rows = con.execute(f"select count(*) from {FEEDBACK} where cast(record_id as bigint) >= 1e9").fetchone()[0]
     land_s = time.perf_counter() - t0
     inc_s = dbt(["build", *select], env)
     t = time.perf_counter()
