@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from cem_pipeline import config
+
 REPO = Path(__file__).resolve().parent
 DEMO_SEED = 7
 
@@ -30,10 +32,10 @@ def _demo_environment(data_dir: Path) -> dict[str, str]:
     template = REPO / "dagster.yaml"
     if template.exists() and not (dagster_home / "dagster.yaml").exists():
         shutil.copy(template, dagster_home / "dagster.yaml")
-    env = {
-        "CEM_ENV": os.environ.get("CEM_ENV", "demo"),
+    env = {  # passed on to the in-process run and to `dagster dev`
+        "CEM_ENV": config.env_name(),
         "CEM_DATA_DIR": str(data_dir),
-        "CEM_WAREHOUSE_PATH": os.environ.get("CEM_WAREHOUSE_PATH", str(data_dir / "cem.duckdb")),
+        "CEM_WAREHOUSE_PATH": str(config.warehouse_path_setting() or data_dir / "cem.duckdb"),
         "DAGSTER_HOME": os.environ.get("DAGSTER_HOME", str(dagster_home.resolve())),
     }
     os.environ.update(env)
@@ -60,7 +62,7 @@ def _start_simulator(data_dir: Path, customers: int, port: int = 0, advance: boo
 
 def cmd_demo(args) -> int:
     data_dir = Path(args.data_dir).resolve()
-    _demo_environment(data_dir)
+    env = _demo_environment(data_dir)
     started = time.perf_counter()
     print(f"Starting the source simulator (seed {DEMO_SEED}, {args.customers:,} customers)...", flush=True)
     sim = _start_simulator(data_dir, args.customers)
@@ -76,7 +78,7 @@ def cmd_demo(args) -> int:
             result = defs.resolve_job_def("daily_cx_rebuild").execute_in_process(
                 instance=instance, raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}})
-        print(demo_report(Path(os.environ["CEM_WAREHOUSE_PATH"]), elapsed_s=time.perf_counter() - started,
+        print(demo_report(Path(env["CEM_WAREHOUSE_PATH"]), elapsed_s=time.perf_counter() - started,
                           run_id=result.run_id, success=result.success))
         return 0 if result.success else 1
     finally:
@@ -127,12 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="cem", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the main job on the embedded defaults")
-    demo.add_argument("--data-dir", default=os.environ.get("CEM_DATA_DIR", "data"))
-    demo.add_argument("--customers", type=int, default=int(os.environ.get("CEM_DEMO_CUSTOMERS", "2000")))
+    demo.add_argument("--data-dir", default=str(config.data_dir_setting()))
+    demo.add_argument("--customers", type=int, default=config.demo_customers())
     demo.add_argument("--log-level", default="WARNING", help="Dagster console log level (INFO shows every step)")
     ui = sub.add_parser("ui", help="start the Dagster UI with the simulator beside it")
-    ui.add_argument("--data-dir", default=os.environ.get("CEM_DATA_DIR", "data"))
-    ui.add_argument("--customers", type=int, default=int(os.environ.get("CEM_DEMO_CUSTOMERS", "2000")))
+    ui.add_argument("--data-dir", default=str(config.data_dir_setting()))
+    ui.add_argument("--customers", type=int, default=config.demo_customers())
     ui.add_argument("--port", type=int, default=3000)
     ui.add_argument("--simulator-port", type=int, default=8765)
     sub.add_parser("sentiment", help="sentiment tools (cem sentiment score --help)")

@@ -21,9 +21,10 @@ from pathlib import Path
 import dagster as dg
 
 from assets.resources import CemSettings
+from cem_pipeline.sources.catalog import text_entities
 
 ML_GROUP = "ml"
-MASKED_TEXT_ENTITIES = ("reviews", "social_posts", "surveys", "calls")
+MASKED_TEXT_ENTITIES = tuple(e.name for e in text_entities())  # the catalogue's free-text sources
 
 
 class SentimentModelConfig(dg.Config):

@@ -9,7 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from cem_pipeline.config import Settings, load_settings
-from cem_pipeline.privacy import Tokenizer
+from cem_pipeline.privacy import Tokenizer, load_pii_key
 from cem_pipeline.sources.client import SourceClient
 from cem_pipeline.warehouse import Warehouse
 
@@ -37,8 +37,12 @@ class CemSettings(dg.ConfigurableResource):
         return SourceClient(settings.source(system), settings.http)
 
     def tokenizer(self) -> tuple[Tokenizer, str | None]:
-        from cem_pipeline.privacy import load_pii_key
-
+        """The run's tokenizer, and the demo-key notice the first time this process uses that key."""
         settings = self.settings()
-        key, notice = load_pii_key(data_dir=Path(settings.data_dir))
+        key, notice = load_pii_key(data_dir=Path(settings.data_dir), once=True)
         return Tokenizer(key), notice
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # Fail the run before any step pulls data when a setting every step needs is missing or wrong
+        # (e.g. CEM_PII_KEY in production), instead of at the first masking step after the raw loads.
+        self.settings()

@@ -7,12 +7,13 @@ not published yet, so a page can say "not built yet" instead of failing.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import streamlit as st
+
+from cem_pipeline.config import bi_file_setting, data_dir_setting
 
 BI_DIR = Path(__file__).resolve().parent
 REPO = BI_DIR.parent
@@ -20,10 +21,12 @@ QUERIES = BI_DIR / "queries"
 
 
 def bi_file() -> Path:
-    """CEM_BI_FILE, else <CEM_DATA_DIR or ./data>/bi/cem_bi.duckdb (what `make demo` publishes)."""
-    if os.environ.get("CEM_BI_FILE"):
-        return Path(os.environ["CEM_BI_FILE"]).expanduser().resolve()
-    data_dir = Path(os.environ.get("CEM_DATA_DIR", REPO / "data"))
+    """CEM_BI_FILE, else <CEM_DATA_DIR or data>/bi/cem_bi.duckdb (what `make demo` publishes); a relative
+    data dir is relative to the repository, since the app runs in bi/."""
+    configured = bi_file_setting()
+    if configured is not None:
+        return configured.resolve()
+    data_dir = data_dir_setting()
     if not data_dir.is_absolute():
         data_dir = REPO / data_dir
     return (data_dir / "bi" / "cem_bi.duckdb").resolve()

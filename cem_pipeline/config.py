@@ -7,6 +7,11 @@ errors that say which variable to set.
 Per source system (``crm``, ``reviews``, ``social``, ``calls``, ``surveys``):
 ``CEM_<SYSTEM>_BASE_URL`` and ``CEM_<SYSTEM>_API_KEY``, falling back to ``CEM_SOURCE_BASE_URL`` and
 ``CEM_SOURCE_API_KEY`` (one gateway for all five, as the simulator is).
+
+Every ``CEM_*`` variable is read in this module and nowhere else: :func:`load_settings` for the pipeline's
+settings, and one small accessor per setting that is needed on its own (the BI app, the CLI, the alert
+sensor, the simulator's corpus, the nlp block at the end). Code that passes settings on to a child
+process (dbt) may still set them in its environment.
 """
 
 from __future__ import annotations
@@ -22,6 +27,16 @@ from cem_pipeline.sources.catalog import SYSTEMS
 PREFIX = "CEM_"
 DEMO_API_KEY = "demo-key"
 DEFAULT_DATA_DIR = "data"
+ENVS = ("demo", "test", "production")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+PII_KEY_VAR = f"{PREFIX}PII_KEY"
+MIN_PII_KEY_CHARS = 32
+PII_KEY_HINT = 'python -c "import secrets;print(secrets.token_hex(32))"'
+MISSING_PII_KEY = (
+    f"{PII_KEY_VAR} is not set; production needs a secret key for PII tokens (at least "
+    f"{MIN_PII_KEY_CHARS} characters, kept in your secret store and never changed, or every token "
+    f"changes). Generate one with: {PII_KEY_HINT}"
+)
 
 
 class ConfigError(ValueError):
@@ -96,7 +111,9 @@ class Settings:
     timezone: str
     http: HttpSettings
     sources: dict[str, SourceSettings] = field(default_factory=dict)
-    bi_path: Path | None = None  # the published, read-only DuckDB file for BI tools
+    bi_path: Path | None = None  # CEM_BI_FILE: the published, read-only DuckDB file for BI tools
+    pii_key: str | None = field(default=None, repr=False)  # CEM_PII_KEY; None: the demo key file (not in production)
+    warehouse_lock_timeout_s: float = 120.0
 
     @property
     def bi_file(self) -> Path:
@@ -123,11 +140,12 @@ class Settings:
 def load_settings(environ=None, *, require_sources: bool = True) -> Settings:
     """Read settings from ``environ`` (default ``os.environ``); raise ConfigError on bad values."""
     environ = os.environ if environ is None else environ
-    env = (_env("ENV", environ) or "demo").lower()
-    if env not in ("demo", "test", "production"):
-        raise ConfigError(f"{PREFIX}ENV={env!r} is not one of demo, test, production.")
+    env = env_name(environ)
+    pii_key = pii_key_setting(environ)
+    if pii_key is None and env == "production":
+        raise ConfigError(MISSING_PII_KEY)  # checked with the other settings, before a run pulls anything
 
-    data_dir = Path(_env("DATA_DIR", environ) or DEFAULT_DATA_DIR)
+    data_dir = data_dir_setting(environ)
     warehouse_raw = _env("WAREHOUSE_PATH", environ)
     if warehouse_raw is None and env == "production":
         raise ConfigError(
@@ -138,11 +156,7 @@ def load_settings(environ=None, *, require_sources: bool = True) -> Settings:
     if warehouse_path.exists() and warehouse_path.is_dir():
         raise ConfigError(f"{PREFIX}WAREHOUSE_PATH={warehouse_path} is a directory; name a .duckdb file.")
 
-    timezone = _env("TIMEZONE", environ) or "Asia/Shanghai"
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{PREFIX}TIMEZONE={timezone!r} is not an IANA time zone (e.g. Asia/Shanghai).") from None
+    timezone = timezone_setting(environ)
 
     http = HttpSettings(
         page_size=_int("PAGE_SIZE", HttpSettings.page_size, environ),
@@ -178,11 +192,118 @@ def load_settings(environ=None, *, require_sources: bool = True) -> Settings:
             key = DEMO_API_KEY
         sources[system] = SourceSettings(system, url, key)
 
-    bi_raw = _env("BI_PATH", environ)
-    bi_path = Path(bi_raw) if bi_raw else None
+    bi_path = bi_file_setting(environ)
     if bi_path is not None and bi_path.resolve() == warehouse_path.resolve():
-        raise ConfigError(f"{PREFIX}BI_PATH must differ from {PREFIX}WAREHOUSE_PATH: BI tools read a separate copy.")
-    return Settings(env, data_dir, warehouse_path, timezone, http, sources, bi_path)
+        raise ConfigError(f"{PREFIX}BI_FILE must differ from {PREFIX}WAREHOUSE_PATH: BI tools read a separate copy.")
+    return Settings(env, data_dir, warehouse_path, timezone, http, sources, bi_path, pii_key,
+                    warehouse_lock_timeout(environ))
+
+
+# Single settings, for code that needs one of them without the whole Settings (and its checks).
+
+def env_name(environ=None) -> str:
+    """``CEM_ENV``: demo (default), test or production."""
+    environ = os.environ if environ is None else environ
+    env = (_env("ENV", environ) or "demo").lower()
+    if env not in ENVS:
+        raise ConfigError(f"{PREFIX}ENV={env!r} is not one of {', '.join(ENVS)}.")
+    return env
+
+
+def data_dir_setting(environ=None) -> Path:
+    """``CEM_DATA_DIR``, default ``data``: the warehouse, demo PII key file, BI file and outbox live under it."""
+    environ = os.environ if environ is None else environ
+    return Path(_env("DATA_DIR", environ) or DEFAULT_DATA_DIR)
+
+
+def warehouse_path_setting(environ=None) -> Path | None:
+    """``CEM_WAREHOUSE_PATH`` as given (None if unset); :func:`load_settings` applies the default and checks."""
+    environ = os.environ if environ is None else environ
+    value = _env("WAREHOUSE_PATH", environ)
+    return Path(value) if value else None
+
+
+def pii_key_setting(environ=None) -> str | None:
+    """``CEM_PII_KEY`` (None if unset); :mod:`cem_pipeline.privacy.keys` checks it and falls back to the demo key."""
+    environ = os.environ if environ is None else environ
+    return _env("PII_KEY", environ)
+
+
+def timezone_setting(environ=None) -> str:
+    """``CEM_TIMEZONE``, default Asia/Shanghai: metric days and schedules."""
+    environ = os.environ if environ is None else environ
+    timezone = _env("TIMEZONE", environ) or DEFAULT_TIMEZONE
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{PREFIX}TIMEZONE={timezone!r} is not an IANA time zone (e.g. Asia/Shanghai).") from None
+    return timezone
+
+
+def bi_file_setting(environ=None) -> Path | None:
+    """``CEM_BI_FILE``: the published BI file (None if unset: ``<data dir>/bi/cem_bi.duckdb``)."""
+    environ = os.environ if environ is None else environ
+    value = _env("BI_FILE", environ)
+    return Path(value).expanduser() if value else None
+
+
+def warehouse_lock_timeout(environ=None) -> float:
+    """``CEM_WAREHOUSE_LOCK_TIMEOUT``, default 120: seconds a writer waits for the warehouse file's lock."""
+    environ = os.environ if environ is None else environ
+    return _float("WAREHOUSE_LOCK_TIMEOUT", 120.0, environ)
+
+
+def demo_customers(environ=None) -> int:
+    """``CEM_DEMO_CUSTOMERS``, default 2000: the simulator's size for ``cem demo`` / ``cem ui``."""
+    environ = os.environ if environ is None else environ
+    return _int("DEMO_CUSTOMERS", 2000, environ)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    """Closed-loop alert delivery (cem_pipeline.alerts); no webhook URL = the embedded outbox file."""
+
+    webhook_url: str | None
+    outbox_path: Path
+    timeout_s: float = 5.0
+    max_attempts: int = 8
+    tick_retries: int = 2
+    tick_retry_sleep_s: float = 0.2
+    backoff_base_s: float = 30.0
+    backoff_max_s: float = 3600.0
+    batch_size: int = 500
+    record_every: int = 50  # ledger writes are batched; a crash in between re-sends with the same key
+    concurrency: int = 8  # alerts in flight at once: a backlog is bound by the receiver's latency, not our CPU
+
+
+def alert_settings(environ=None, data_dir: str | Path | None = None) -> AlertSettings:
+    """Settings from CEM_ALERT_* variables. No webhook URL = the embedded outbox file."""
+    env = os.environ if environ is None else environ
+    data = Path(data_dir or data_dir_setting(env))
+
+    def num(name, default, cast=float):
+        raw = _env(name, env)
+        if raw is None:
+            return default
+        try:
+            value = cast(raw)
+        except ValueError as exc:
+            raise ConfigError(f"{PREFIX}{name}={raw!r} is not a number") from exc
+        if value < 0:
+            raise ConfigError(f"{PREFIX}{name} must not be negative")
+        return value
+
+    return AlertSettings(
+        webhook_url=_env("ALERT_WEBHOOK_URL", env),
+        outbox_path=Path(_env("ALERT_OUTBOX", env) or data / "alerts_outbox.jsonl"),
+        timeout_s=num("ALERT_TIMEOUT", 5.0),
+        max_attempts=int(num("ALERT_MAX_ATTEMPTS", 8, int)),
+        tick_retries=int(num("ALERT_TICK_RETRIES", 2, int)),
+        tick_retry_sleep_s=num("ALERT_TICK_RETRY_SLEEP", 0.2),
+        backoff_base_s=num("ALERT_BACKOFF_BASE", 30.0),
+        backoff_max_s=num("ALERT_BACKOFF_MAX", 3600.0),
+        concurrency=max(1, int(num("ALERT_CONCURRENCY", 8, int))),
+    )
 
 
 def sentiment_runtime(environ=None) -> str:

@@ -8,7 +8,6 @@ trace), then committed together with the rows it wrote.
 
 from __future__ import annotations
 
-import os
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Iterator
 import duckdb
 
 from cem_pipeline import schema
+from cem_pipeline.config import warehouse_lock_timeout
 from cem_pipeline.sources.catalog import Entity
 
 class WarehouseError(RuntimeError):
@@ -29,7 +29,7 @@ class Warehouse:
     def __init__(self, path: str | Path, lock_timeout_s: float | None = None):
         self.path = Path(path)
         if lock_timeout_s is None:
-            lock_timeout_s = float(os.environ.get("CEM_WAREHOUSE_LOCK_TIMEOUT", "120"))
+            lock_timeout_s = warehouse_lock_timeout()
         self.lock_timeout_s = lock_timeout_s
 
     def _open(self, read_only: bool) -> duckdb.DuckDBPyConnection:

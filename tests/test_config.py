@@ -6,10 +6,12 @@ from pathlib import Path
 
 import pytest
 
+from cem_pipeline import config
 from cem_pipeline.config import DEMO_API_KEY, ConfigError, HttpSettings, load_settings
 from cem_pipeline.sources.catalog import SYSTEMS
 
 GATEWAY = {"CEM_SOURCE_BASE_URL": "http://127.0.0.1:8765/"}
+PII_KEY = {"CEM_PII_KEY": "k" * 40}
 
 
 def test_demo_defaults():
@@ -27,7 +29,7 @@ def test_demo_defaults():
 def test_per_system_settings_override_the_gateway(tmp_path):
     s = load_settings({**GATEWAY, "CEM_SOURCE_API_KEY": "gw-key", "CEM_REVIEWS_BASE_URL": "https://reviews.example.com/api",
                        "CEM_REVIEWS_API_KEY": " r-key ", "CEM_PAGE_SIZE": "500", "CEM_HTTP_READ_TIMEOUT": "2.5",
-                       "CEM_HTTP_MAX_RETRIES": "0", "CEM_ENV": "Production",
+                       "CEM_HTTP_MAX_RETRIES": "0", "CEM_ENV": "Production", **PII_KEY,
                        "CEM_WAREHOUSE_PATH": str(tmp_path / "w.duckdb"), "CEM_TIMEZONE": "Europe/Berlin"})
     assert s.is_production
     assert s.source("reviews").base_url == "https://reviews.example.com/api"
@@ -80,16 +82,16 @@ def test_missing_base_url_points_at_the_gateway_variable_and_the_demo():
 
 def test_production_needs_a_warehouse_path(tmp_path):
     with pytest.raises(ConfigError, match="CEM_WAREHOUSE_PATH"):
-        load_settings({**GATEWAY, "CEM_ENV": "production", "CEM_SOURCE_API_KEY": "k"})
+        load_settings({**GATEWAY, **PII_KEY, "CEM_ENV": "production", "CEM_SOURCE_API_KEY": "k"})
     with pytest.raises(ConfigError, match="CEM_WAREHOUSE_PATH"):
-        load_settings({**GATEWAY, "CEM_ENV": "production", "CEM_SOURCE_API_KEY": "k", "CEM_WAREHOUSE_PATH": "  "})
+        load_settings({**GATEWAY, **PII_KEY, "CEM_ENV": "production", "CEM_SOURCE_API_KEY": "k", "CEM_WAREHOUSE_PATH": "  "})
     # A directory is not a DuckDB file, in any environment.
     with pytest.raises(ConfigError, match="CEM_WAREHOUSE_PATH"):
         load_settings({**GATEWAY, "CEM_WAREHOUSE_PATH": str(tmp_path)})
 
 
 def test_production_needs_api_keys(tmp_path):
-    base = {**GATEWAY, "CEM_ENV": "production", "CEM_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}
+    base = {**GATEWAY, **PII_KEY, "CEM_ENV": "production", "CEM_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")}
     with pytest.raises(ConfigError) as exc:
         load_settings(base)
     assert "CEM_CRM_API_KEY" in str(exc.value) and "CEM_SOURCE_API_KEY" in str(exc.value)
@@ -99,3 +101,46 @@ def test_production_needs_api_keys(tmp_path):
     assert load_settings({**base, "CEM_SOURCE_API_KEY": "k"}).source("calls").api_key == "k"
     # Outside production the demo key is the fallback.
     assert load_settings({**base, "CEM_ENV": "test"}).source("calls").api_key == DEMO_API_KEY
+
+
+def test_production_needs_the_pii_key(tmp_path):
+    base = {**GATEWAY, "CEM_ENV": "production", "CEM_WAREHOUSE_PATH": str(tmp_path / "w.duckdb"),
+            "CEM_SOURCE_API_KEY": "k"}
+    for unset in ({}, {"CEM_PII_KEY": "   "}):
+        with pytest.raises(ConfigError, match="CEM_PII_KEY is not set; production needs"):
+            load_settings({**base, **unset}, require_sources=False)
+    s = load_settings({**base, **PII_KEY})
+    assert s.pii_key == "k" * 40 and "k" * 40 not in repr(s)  # never in a log line
+    # Demo and test runs fall back to the demo key file (cem_pipeline.privacy.keys).
+    assert load_settings({**base, "CEM_ENV": "test"}).pii_key is None
+
+
+def test_bi_file_is_one_variable(tmp_path):
+    assert load_settings(dict(GATEWAY)).bi_file == Path("data") / "bi" / "cem_bi.duckdb"
+    s = load_settings({**GATEWAY, "CEM_BI_FILE": str(tmp_path / "b.duckdb")})
+    assert s.bi_file == tmp_path / "b.duckdb" and s.bi_parquet_dir == tmp_path / "parquet"
+    assert load_settings({**GATEWAY, "CEM_BI_PATH": str(tmp_path / "old.duckdb")}).bi_file != tmp_path / "old.duckdb"
+    with pytest.raises(ConfigError, match="CEM_BI_FILE"):
+        load_settings({**GATEWAY, "CEM_BI_FILE": str(tmp_path / "w.duckdb"), "CEM_WAREHOUSE_PATH": str(tmp_path / "w.duckdb")})
+
+
+def test_single_setting_accessors():
+    assert config.warehouse_lock_timeout({}) == 120 and config.warehouse_lock_timeout({"CEM_WAREHOUSE_LOCK_TIMEOUT": "3"}) == 3
+    with pytest.raises(ConfigError, match="CEM_WAREHOUSE_LOCK_TIMEOUT"):
+        config.warehouse_lock_timeout({"CEM_WAREHOUSE_LOCK_TIMEOUT": "soon"})
+    assert config.data_dir_setting({}) == Path("data") and config.data_dir_setting({"CEM_DATA_DIR": "/x"}) == Path("/x")
+    assert config.demo_customers({}) == 2000 and config.demo_customers({"CEM_DEMO_CUSTOMERS": "50"}) == 50
+    assert config.timezone_setting({}) == "Asia/Shanghai"
+    with pytest.raises(ConfigError, match="CEM_TIMEZONE"):
+        config.timezone_setting({"CEM_TIMEZONE": "Nowhere/Else"})
+
+
+def test_alert_settings(tmp_path):
+    a = config.alert_settings({}, data_dir=tmp_path)
+    assert a.webhook_url is None and a.outbox_path == tmp_path / "alerts_outbox.jsonl" and a.concurrency == 8
+    a = config.alert_settings({"CEM_ALERT_WEBHOOK_URL": "http://hook", "CEM_ALERT_CONCURRENCY": "0",
+                               "CEM_ALERT_TIMEOUT": "1.5", "CEM_DATA_DIR": str(tmp_path / "d")})
+    assert (a.webhook_url, a.concurrency, a.timeout_s) == ("http://hook", 1, 1.5)
+    assert a.outbox_path == tmp_path / "d" / "alerts_outbox.jsonl"
+    with pytest.raises(ConfigError, match="CEM_ALERT_MAX_ATTEMPTS"):
+        config.alert_settings({"CEM_ALERT_MAX_ATTEMPTS": "many"})

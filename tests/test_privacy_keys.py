@@ -67,3 +67,12 @@ def test_bad_key_file_rejected(tmp_path):
 def test_unknown_env_rejected(tmp_path):
     with pytest.raises(ConfigError, match="CEM_ENV"):
         load_pii_key({"CEM_ENV": "staging"}, tmp_path)
+
+
+def test_once_gives_the_demo_notice_on_the_first_call_only(tmp_path):
+    key1, notice1 = load_pii_key({}, tmp_path / "once", once=True)
+    key2, notice2 = load_pii_key({}, tmp_path / "once", once=True)
+    assert key1 == key2 and notice1 and "created now" in notice1 and notice2 is None
+    # Without once (and for another key file) the notice still comes.
+    assert load_pii_key({}, tmp_path / "once")[1] is not None
+    assert load_pii_key({}, tmp_path / "other", once=True)[1] is not None

@@ -37,6 +37,7 @@ from typing import Callable, Protocol
 import duckdb
 
 from cem_pipeline import schema
+from cem_pipeline.config import AlertSettings, alert_settings  # noqa: F401  (re-exported by cem_pipeline.alerts)
 from cem_pipeline.schema import ALERTS_TABLE, DELIVERIES_TABLE, DELIVERY_COLUMNS, OPS
 
 PAYLOAD_FIELDS = (
@@ -52,51 +53,6 @@ class DeliveryError(RuntimeError):
     def __init__(self, message: str, status: int | None = None):
         super().__init__(message)
         self.status = status
-
-
-@dataclass(frozen=True)
-class AlertSettings:
-    webhook_url: str | None
-    outbox_path: Path
-    timeout_s: float = 5.0
-    max_attempts: int = 8
-    tick_retries: int = 2
-    tick_retry_sleep_s: float = 0.2
-    backoff_base_s: float = 30.0
-    backoff_max_s: float = 3600.0
-    batch_size: int = 500
-    record_every: int = 50  # ledger writes are batched; a crash in between re-sends with the same key
-    concurrency: int = 8  # alerts in flight at once: a backlog is bound by the receiver's latency, not our CPU
-
-
-def alert_settings(environ=None, data_dir: str | Path | None = None) -> AlertSettings:
-    """Settings from CEM_ALERT_* variables. No webhook URL = the embedded outbox file."""
-    env = os.environ if environ is None else environ
-    data = Path(data_dir or env.get("CEM_DATA_DIR") or "data")
-
-    def num(name, default, cast=float):
-        raw = env.get(name)
-        if raw in (None, ""):
-            return default
-        try:
-            value = cast(raw)
-        except ValueError as exc:
-            raise ValueError(f"{name}={raw!r} is not a number") from exc
-        if value < 0:
-            raise ValueError(f"{name} must not be negative")
-        return value
-
-    return AlertSettings(
-        webhook_url=(env.get("CEM_ALERT_WEBHOOK_URL") or None),
-        outbox_path=Path(env.get("CEM_ALERT_OUTBOX") or data / "alerts_outbox.jsonl"),
-        timeout_s=num("CEM_ALERT_TIMEOUT", 5.0),
-        max_attempts=int(num("CEM_ALERT_MAX_ATTEMPTS", 8, int)),
-        tick_retries=int(num("CEM_ALERT_TICK_RETRIES", 2, int)),
-        tick_retry_sleep_s=num("CEM_ALERT_TICK_RETRY_SLEEP", 0.2),
-        backoff_base_s=num("CEM_ALERT_BACKOFF_BASE", 30.0),
-        backoff_max_s=num("CEM_ALERT_BACKOFF_MAX", 3600.0),
-        concurrency=max(1, int(num("CEM_ALERT_CONCURRENCY", 8, int))),
-    )
 
 
 def backoff_seconds(attempts: int, base: float, cap: float) -> float:

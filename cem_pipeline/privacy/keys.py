@@ -3,24 +3,26 @@
 Production (``CEM_ENV=production``) must set ``CEM_PII_KEY``; demo and test runs without it get a random
 key created once in ``<data_dir>/.pii_key`` (64 hex characters = 32 random bytes, mode 0600) and a notice
 saying so. The key is used as the UTF-8 bytes of the configured string, so copying the demo key file's
-content into ``CEM_PII_KEY`` keeps every token unchanged.
+content into ``CEM_PII_KEY`` keeps every token unchanged. The variables are read by ``cem_pipeline.config``.
+
+With ``once=True`` the notice comes only on the first call per key file in this process, so a run that
+gates eight entities says it once.
 """
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path
 
-from cem_pipeline.config import DEFAULT_DATA_DIR, ConfigError
+from cem_pipeline import config
+from cem_pipeline.config import MIN_PII_KEY_CHARS as MIN_KEY_CHARS
+from cem_pipeline.config import PII_KEY_HINT as GENERATE_HINT
+from cem_pipeline.config import PII_KEY_VAR as KEY_VAR
+from cem_pipeline.config import ConfigError
 
-log = logging.getLogger(__name__)
-
-KEY_VAR = "CEM_PII_KEY"
 KEY_FILE_NAME = ".pii_key"
-MIN_KEY_CHARS = 32
-GENERATE_HINT = 'python -c "import secrets;print(secrets.token_hex(32))"'
+_noticed: set[Path] = set()  # demo key files whose notice this process has given (once=True)
 
 
 def _check_key(key: str, where: str) -> bytes:
@@ -61,29 +63,22 @@ def _create_key_file(path: Path) -> bool:
         tmp.unlink(missing_ok=True)
 
 
-def load_pii_key(environ=None, data_dir: Path | str | None = None) -> tuple[bytes, str | None]:
+def load_pii_key(environ=None, data_dir: Path | str | None = None, *, once: bool = False) -> tuple[bytes, str | None]:
     """Return ``(key, notice)``; ``notice`` is None when the key came from ``CEM_PII_KEY``.
 
     ``environ`` defaults to ``os.environ``; ``data_dir`` defaults to ``CEM_DATA_DIR`` or ``data``.
     Raises :class:`ConfigError` in production without a key, and for keys shorter than 32 characters.
     """
     environ = os.environ if environ is None else environ
-    raw = (environ.get(KEY_VAR) or "").strip()
+    raw = config.pii_key_setting(environ)
     if raw:
         return _check_key(raw, KEY_VAR), None
 
-    env = (environ.get("CEM_ENV") or "").strip().lower() or "demo"
-    if env not in ("demo", "test", "production"):
-        raise ConfigError(f"CEM_ENV={env!r} is not one of demo, test, production.")
-    if env == "production":
-        raise ConfigError(
-            f"{KEY_VAR} is not set; production needs a secret key for PII tokens (at least "
-            f"{MIN_KEY_CHARS} characters, kept in your secret store and never changed, or every token "
-            f"changes). Generate one with: {GENERATE_HINT}"
-        )
+    if config.env_name(environ) == "production":
+        raise ConfigError(config.MISSING_PII_KEY)
 
     if data_dir is None:
-        data_dir = (environ.get("CEM_DATA_DIR") or "").strip() or DEFAULT_DATA_DIR
+        data_dir = config.data_dir_setting(environ)
     path = Path(data_dir) / KEY_FILE_NAME
     created = False
     if not path.exists():
@@ -94,5 +89,8 @@ def load_pii_key(environ=None, data_dir: Path | str | None = None) -> tuple[byte
         f"({'created now' if created else 'created earlier'}). Tokens stay stable only while that file "
         f"is kept; in production set {KEY_VAR} (e.g. to this file's content to keep the same tokens)."
     )
-    log.warning(notice)
+    if once:
+        if path.resolve() in _noticed:
+            return key, None
+        _noticed.add(path.resolve())
     return key, notice

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import hmac
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from cem_pipeline.privacy.kinds import canonical_kind, normalize
 from cem_pipeline.privacy.normalize import clean
 
 TOKEN_HEX_CHARS = 32
+log = logging.getLogger(__name__)
 
 
 class Tokenizer:
@@ -33,8 +35,10 @@ class Tokenizer:
 
     @classmethod
     def from_env(cls, environ=None, data_dir: Path | str | None = None) -> "Tokenizer":
-        """A tokenizer keyed by :func:`load_pii_key` (which logs a notice when it uses the demo key)."""
-        key, _notice = load_pii_key(environ, data_dir)
+        """A tokenizer keyed by :func:`load_pii_key`; logs the demo-key notice (once per process)."""
+        key, notice = load_pii_key(environ, data_dir, once=True)
+        if notice:
+            log.warning(notice)
         return cls(key)
 
     def digest(self, normalized: str) -> str:
