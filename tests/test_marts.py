@@ -249,8 +249,13 @@ def test_journey_stage_last_28_days_equals_truth(runs, phase):
     recent = t[t.day > end - dt.timedelta(days=28)]
     mart = snap["mart_journey_stage_last_28_days"].set_index("journey_stage")
     assert (pd.to_datetime(mart.period_end).dt.date == end).all()
-    volume = recent.groupby("journey_stage").size()
-    assert (mart.loc[volume.index].feedback_volume == volume).all()
+    # Volumes of every source: the daily journey mart's cells summed over the same 28 days.
+    daily = _days(snap["mart_journey_stage_daily"])
+    daily = daily[daily.feedback_day > end - dt.timedelta(days=28)].groupby("journey_stage")[
+        ["feedback_volume", "negative", "judged", "csat_n", "ces_n"]].sum()
+    assert set(daily.index) == set(mart.index)
+    for col in daily.columns:
+        assert (mart.loc[daily.index, col] == daily[col]).all(), col
     nps = _nps_truth(recent[recent.survey_type == "nps"].groupby("journey_stage").score)
     assert (mart.loc[nps.index].nps_n == nps.n).all()
     assert np.allclose(mart.loc[nps.index].nps.astype(float), nps.nps, atol=1e-3)
