@@ -87,11 +87,10 @@ def cmd_demo(args) -> int:
 
 def _announce_sentiment_model() -> None:
     """The daily job includes the ml group: say when its first run has to train the demo model."""
-    from cem_pipeline.nlp.model import current_model_dir, latest_model_dir
-    from cem_pipeline.nlp.scoring import ENV_MODEL
+    from cem_pipeline.nlp.registry import current_model_dir, latest_model_dir
 
-    if os.environ.get(ENV_MODEL):
-        print(f"Sentiment: scoring with {ENV_MODEL}={os.environ[ENV_MODEL]}.", flush=True)
+    if config.sentiment_model_dir() is not None:
+        print(f"Sentiment: scoring with CEM_SENTIMENT_MODEL={config.sentiment_model_dir()}.", flush=True)
     elif current_model_dir() is None and latest_model_dir() is None:
         print("Sentiment: first run, so the demo sentiment model is built now (a few minutes on CPU, offline); "
               "later runs reuse it.", flush=True)

@@ -1,9 +1,10 @@
 """ML assets (group ``ml``): the sentiment model, and incremental scoring of every text into ``ml.*``.
 
 - ``sentiment_model``: builds (or reuses) the versioned classifier with
-  :func:`cem_pipeline.nlp.model.build_sentiment_model` under the model root (``CEM_MODEL_DIR``, else
-  ``<data dir>/models``) and records its evaluation as metadata; ``CEM_SENTIMENT_MODEL`` may instead name
-  any local checkpoint (then nothing is trained). Either way it marks the model as the pipeline's current
+  :func:`cem_pipeline.nlp.build.build_sentiment_model` under the model root
+  (:func:`cem_pipeline.config.model_root`: ``CEM_MODEL_DIR``, else ``<data dir>/models``) and records its
+  evaluation as metadata; ``CEM_SENTIMENT_MODEL`` may instead name any local checkpoint (then nothing is
+  trained). Either way it marks the model as the pipeline's current
   one (``CURRENT.json``), which the scoring asset and ``cem sentiment score`` load.
 - ``ml_sentiment_scores`` / ``ml_sentence_scores`` / ``ml_call_sentiment``: one step that scores what the
   current model has not scored yet (:func:`cem_pipeline.nlp.store.score_warehouse`). Their keys are
@@ -15,12 +16,16 @@
 
 
 import json
-import os
-from pathlib import Path
 
 import dagster as dg
 
 from assets.resources import CemSettings
+from cem_pipeline import config as cem_config
+from cem_pipeline.nlp.build import build_sentiment_model
+from cem_pipeline.nlp.data import default_data_dir
+from cem_pipeline.nlp.registry import current_model_dir, model_identity, set_current_model
+from cem_pipeline.nlp.scoring import load_scorer
+from cem_pipeline.nlp.store import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE, score_warehouse, table_counts
 from cem_pipeline.sources.catalog import text_entities
 
 ML_GROUP = "ml"
@@ -35,12 +40,6 @@ class SentimentModelConfig(dg.Config):
     overrides_json: str = ""
     """JSON object of training-setting overrides (e.g. ``{"train_cap_per_set": 120, "epochs": 150}``)."""
     force: bool = False
-
-
-def _model_root(cem: CemSettings) -> Path:
-    if os.environ.get("CEM_MODEL_DIR"):
-        return Path(os.environ["CEM_MODEL_DIR"])
-    return Path(cem.settings().data_dir) / "models"
 
 
 def _md_table(header: list[str], rows: list[list]) -> str:
@@ -81,29 +80,23 @@ def evaluation_metadata(metrics: dict) -> dict:
                 "while its version is unchanged. Metadata: test-split accuracy, macro-F1 per language and "
                 "dataset, confusion matrix. CEM_SENTIMENT_MODEL may name any local checkpoint instead.",
 )
-def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelConfig, cem: CemSettings) -> dg.MaterializeResult:
-    from cem_pipeline.nlp.model import build_sentiment_model, set_current_model
-    from cem_pipeline.nlp.scoring import ENV_MODEL, model_identity
-
-    root = _model_root(cem)
-    external = os.environ.get(ENV_MODEL)
-    if external:
-        path = Path(external)
+def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelConfig) -> dg.MaterializeResult:
+    root = cem_config.model_root()
+    path = cem_config.sentiment_model_dir()
+    if path:
         name, version = model_identity(path)
         set_current_model(path, f"{name}-{version}", root)
-        meta = {"model_id": f"{name}-{version}", "model_dir": str(path), "source": f"{ENV_MODEL} (not trained here)"}
+        meta = {"model_id": f"{name}-{version}", "model_dir": str(path), "source": "CEM_SENTIMENT_MODEL (not trained here)"}
         eval_file = path / "eval.json"
         if eval_file.is_file():
             meta.update(evaluation_metadata(json.loads(eval_file.read_text())))
-        context.log.info(f"using {ENV_MODEL}={path}; skipping training")
+        context.log.info(f"using CEM_SENTIMENT_MODEL={path}; skipping training")
         return dg.MaterializeResult(metadata=meta, data_version=dg.DataVersion(f"{name}-{version}"))
-
-    from cem_pipeline.nlp.data import default_data_dir
 
     data_dir = default_data_dir()
     if data_dir is None:
         raise FileNotFoundError("no labelled sentiment data: put the data library at ../shared/data, set "
-                                f"CEM_CORPUS_DIR, or set {ENV_MODEL} to a local checkpoint")
+                                "CEM_CORPUS_DIR, or set CEM_SENTIMENT_MODEL to a local checkpoint")
     overrides = json.loads(config.overrides_json) if config.overrides_json else None
     info = build_sentiment_model(data_dir, root, config.config, config.seed, overrides=overrides,
                                  force=config.force, log=context.log.info)
@@ -144,16 +137,11 @@ _SCORING_DEPS = [dg.AssetKey("sentiment_model"), *(dg.AssetKey(f"masked_{e}") fo
     ],
 )
 def sentiment_scores(context: dg.AssetExecutionContext, cem: CemSettings):
-    from cem_pipeline.config import sentiment_runtime
-    from cem_pipeline.nlp.model import current_model_dir
-    from cem_pipeline.nlp.scoring import ENV_MODEL, load_scorer
-    from cem_pipeline.nlp.store import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE, score_warehouse, table_counts
-
-    model_dir = os.environ.get(ENV_MODEL) or current_model_dir(_model_root(cem))
+    model_dir = cem_config.sentiment_model_dir() or current_model_dir(cem_config.model_root())
     if not model_dir:
         raise FileNotFoundError("no current sentiment model: materialize the `sentiment_model` asset first "
-                                f"(or set {ENV_MODEL})")
-    scorer = load_scorer(model_dir, runtime=sentiment_runtime())
+                                "(or set CEM_SENTIMENT_MODEL)")
+    scorer = load_scorer(model_dir, runtime=cem_config.sentiment_runtime())
     with cem.warehouse().connect() as con:
         summary = score_warehouse(con, scorer, log=context.log.info)
         counts = table_counts(con)

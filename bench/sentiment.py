@@ -68,7 +68,7 @@ def compare_with_full(report: dict) -> list[str]:
 
 def fast_int8_quality(fast_dir: Path, test: pd.DataFrame, threads: int) -> dict:
     """The fast model as the pipeline runs it (onnx-int8) against itself in fp32 on the whole test split."""
-    from cem_pipeline.nlp.model import evaluate_predictions
+    from cem_pipeline.nlp.evaluation import evaluate_predictions
     from cem_pipeline.nlp.scoring import load_scorer
 
     texts = test["text"].tolist()
@@ -144,8 +144,10 @@ def time_per_text(fn, n: int, repeat: int = 3) -> float:
 def main(argv=None) -> int:
     from cem_pipeline.nlp.data import default_data_dir, load_all
     from cem_pipeline.nlp.encoder import setup_torch
-    from cem_pipeline.nlp.model import (EmbeddingCache, build_sentiment_model, evaluate_predictions,
-                                        latest_model_dir, select_splits, CONFIGS)
+    from cem_pipeline.nlp.build import build_sentiment_model
+    from cem_pipeline.nlp.evaluation import evaluate_predictions
+    from cem_pipeline.nlp.registry import latest_model_dir
+    from cem_pipeline.nlp.training import CONFIGS, EmbeddingCache, select_splits
     from cem_pipeline.nlp.scoring import load_scorer
 
     ap = argparse.ArgumentParser()

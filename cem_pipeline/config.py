@@ -23,6 +23,8 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cem_pipeline.sources.catalog import SYSTEMS
+# A leaf module (stdlib only), so no import circle: the runtime names live with the runtimes.
+from cem_pipeline.nlp.runtimes import AUTO as AUTO_RUNTIME, RUNTIMES
 
 PREFIX = "CEM_"
 DEMO_API_KEY = "demo-key"
@@ -306,14 +308,54 @@ def alert_settings(environ=None, data_dir: str | Path | None = None) -> AlertSet
     )
 
 
+# nlp settings: the sentiment model and its runtime, and where models, caches and the labelled corpus live.
+# Read here only; cem_pipeline.nlp and assets/ml.py call these.
+
+def sentiment_model_dir(environ=None) -> Path | None:
+    """``CEM_SENTIMENT_MODEL``: a local model directory (ours, or any transformers sequence-classification
+    checkpoint) that the pipeline and ``cem sentiment score`` use instead of the built demo model; None if unset."""
+    environ = os.environ if environ is None else environ
+    value = _env("SENTIMENT_MODEL", environ)
+    return Path(value) if value else None
+
+
 def sentiment_runtime(environ=None) -> str:
     """``CEM_SENTIMENT_RUNTIME``: how the pipeline and ``cem sentiment score`` run the sentiment model
     (``auto`` default: ONNX Runtime int8 when onnxruntime is installed, else PyTorch; or ``torch``,
     ``torch-int8``, ``onnx``, ``onnx-int8``; see :func:`cem_pipeline.nlp.scoring.load_scorer`)."""
-    from cem_pipeline.nlp.scoring import AUTO, RUNTIMES
-
     environ = os.environ if environ is None else environ
-    value = (_env("SENTIMENT_RUNTIME", environ) or AUTO).lower()
-    if value not in (AUTO, *RUNTIMES):
-        raise ConfigError(f"{PREFIX}SENTIMENT_RUNTIME={value!r} is not one of {', '.join((AUTO, *RUNTIMES))}.")
+    value = (_env("SENTIMENT_RUNTIME", environ) or AUTO_RUNTIME).lower()
+    if value not in (AUTO_RUNTIME, *RUNTIMES):
+        raise ConfigError(f"{PREFIX}SENTIMENT_RUNTIME={value!r} is not one of {', '.join((AUTO_RUNTIME, *RUNTIMES))}.")
     return value
+
+
+def model_root(environ=None) -> Path:
+    """Where built sentiment models go (and ``CURRENT.json`` says which one the pipeline uses):
+    ``CEM_MODEL_DIR``, else ``$CEM_DATA_DIR/models``, else ``./data/models``; the asset and the CLI share it."""
+    environ = os.environ if environ is None else environ
+    configured = _env("MODEL_DIR", environ)
+    if configured:
+        return Path(configured)
+    return Path(_env("DATA_DIR", environ) or DEFAULT_DATA_DIR) / "models"
+
+
+def cache_dir(environ=None) -> Path:
+    """``CEM_CACHE_DIR``, else ``~/.cache/cem``: converted encoders, embedding caches, ONNX exports."""
+    environ = os.environ if environ is None else environ
+    configured = _env("CACHE_DIR", environ)
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "cem"
+
+
+def no_progress(environ=None) -> bool:
+    """``CEM_NO_PROGRESS=1`` turns the model build's progress bars off (tests, logs)."""
+    environ = os.environ if environ is None else environ
+    return _env("NO_PROGRESS", environ) == "1"
+
+
+def corpus_dir(environ=None) -> Path | None:
+    """``CEM_CORPUS_DIR``: the data library (``shared/data``) the simulator's texts and the sentiment model's
+    labelled sets come from; None if unset (each caller then falls back to ../shared/data, else the sample)."""
+    environ = os.environ if environ is None else environ
+    value = _env("CORPUS_DIR", environ)
+    return Path(value) if value else None

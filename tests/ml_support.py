@@ -57,7 +57,8 @@ def tiny_e5_model(path: Path, layers: list[int] | None = None, n_layers: int = 1
     from safetensors.torch import save_file
     from transformers import AutoTokenizer, BertForSequenceClassification
 
-    from cem_pipeline.nlp.scoring import MODEL_FORMAT, make_head
+    from cem_pipeline.nlp.registry import MODEL_FORMAT
+    from cem_pipeline.nlp.torch_backend import make_head
 
     tiny = tiny_sentiment_model()
     bert = BertForSequenceClassification.from_pretrained(tiny, local_files_only=True).bert

@@ -127,7 +127,8 @@ def test_table_definitions_match_the_dbt_macro(con):
 
 
 def test_tiny_checkpoint_through_load_scorer(con):
-    from cem_pipeline.nlp.scoring import load_scorer, model_identity
+    from cem_pipeline.nlp.registry import model_identity
+    from cem_pipeline.nlp.scoring import load_scorer
     from tests.ml_support import tiny_sentiment_model
 
     path = tiny_sentiment_model()

