@@ -11,15 +11,17 @@ from assets.quality import staged_checks
 from assets.publish import bi_publication
 from assets.raw import raw_assets
 from assets.resources import CemSettings
-from sensors import jobs, schedules, sensors
 from sensors.alerts import deliver_cx_alerts
+from sensors.failures import report_failed_runs
+from sensors.jobs import jobs
+from sensors.schedules import schedules
 
 defs = dg.Definitions(
     assets=with_mart_freshness([*raw_assets, *masked_assets, *ml_assets, cem_dbt_models, bi_publication]),
     asset_checks=staged_checks,
     jobs=jobs,
     schedules=schedules,
-    sensors=[*sensors, deliver_cx_alerts],
+    sensors=[report_failed_runs, deliver_cx_alerts],
     resources={
         "cem": CemSettings(),
         "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable()),

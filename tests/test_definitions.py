@@ -40,7 +40,8 @@ def test_definitions_hold_the_whole_graph():
     assert {"quarantine_share_below_threshold", "reconciles_with_raw"} <= checks
     assert any(name.startswith("unique_") for name in checks), "dbt tests are asset checks"
     assert {s.name for s in defs.schedules} == {"hourly_cx_refresh_schedule", "daily_cx_rebuild_schedule"}
-    assert "report_failed_runs" in {s.name for s in defs.sensors}
+    assert {s.name for s in defs.sensors} >= {"report_failed_runs", "deliver_cx_alerts"}
+    assert {j.name for j in defs.jobs} >= {"hourly_cx_refresh", "daily_cx_rebuild", "backfill_cx_marts"}
     for schedule in defs.schedules:
         assert schedule.execution_timezone == os.environ.get("CEM_TIMEZONE", "Asia/Shanghai")
 
