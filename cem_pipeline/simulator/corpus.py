@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from cem_pipeline.config import corpus_dir
 
 SAMPLE_DIR = Path(__file__).parent / "sample_corpus"
 REPO_SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -45,11 +46,10 @@ class CorpusError(RuntimeError):
 
 def default_corpus_dir() -> Path:
     """CEM_CORPUS_DIR, else ../shared/data beside the repo, else the shipped sample."""
-    configured = os.environ.get("CEM_CORPUS_DIR")
-    if configured:
-        path = Path(configured)
+    path = corpus_dir()
+    if path is not None:
         if not path.is_dir():
-            raise CorpusError(f"CEM_CORPUS_DIR={configured} is not a directory of corpus files.")
+            raise CorpusError(f"CEM_CORPUS_DIR={path} is not a directory of corpus files.")
         return path
     if REPO_SHARED_DATA.is_dir():
         return REPO_SHARED_DATA
