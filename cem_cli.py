@@ -121,21 +121,46 @@ def cmd_sentiment(argv: list[str]) -> int:
     return sentiment_main(argv)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} must be at least 1")
+    return value
+
+
+def _data_dir(text: str) -> str:
+    if Path(text).exists() and not Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a file; name a directory (it is created if missing)")
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
+    """The ``cem`` command. A command-line or ``CEM_*`` setting mistake prints one line and exits with 2."""
+    try:
+        return _main(argv)
+    except config.ConfigError as e:
+        print(f"cem: {e}", file=sys.stderr)
+        return 2
+
+
+def _main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sentiment"]:
         return cmd_sentiment(argv[1:])
     parser = argparse.ArgumentParser(prog="cem", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the main job on the embedded defaults")
-    demo.add_argument("--data-dir", default=str(config.data_dir_setting()))
-    demo.add_argument("--customers", type=int, default=config.demo_customers())
+    demo.add_argument("--data-dir", type=_data_dir, default=str(config.data_dir_setting()))
+    demo.add_argument("--customers", type=_positive_int, default=config.demo_customers())
     demo.add_argument("--log-level", default="WARNING", help="Dagster console log level (INFO shows every step)")
     ui = sub.add_parser("ui", help="start the Dagster UI with the simulator beside it")
-    ui.add_argument("--data-dir", default=str(config.data_dir_setting()))
-    ui.add_argument("--customers", type=int, default=config.demo_customers())
-    ui.add_argument("--port", type=int, default=3000)
-    ui.add_argument("--simulator-port", type=int, default=8765)
+    ui.add_argument("--data-dir", type=_data_dir, default=str(config.data_dir_setting()))
+    ui.add_argument("--customers", type=_positive_int, default=config.demo_customers())
+    ui.add_argument("--port", type=_positive_int, default=3000)
+    ui.add_argument("--simulator-port", type=_positive_int, default=8765)
     sub.add_parser("sentiment", help="sentiment tools (cem sentiment score --help)")
     args = parser.parse_args(argv)
     return {"demo": cmd_demo, "ui": cmd_ui}[args.command](args)

@@ -86,3 +86,24 @@ def test_the_cem_command_prints_one_line_too(tmp_path):
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [f"cem sentiment score: {tmp_path / 'x.csv'}: no such file; "
                                                 "give the path of the .csv, .csv.gz, .tsv or .parquet file to score"]
+
+
+@pytest.mark.parametrize("argv, env, needle", [
+    (["demo", "--customers", "0"], {}, "--customers: 0 must be at least 1"),
+    (["ui", "--port", "http"], {}, "--port: 'http' is not a whole number"),
+    (["demo"], {"CEM_DEMO_CUSTOMERS": "lots"}, "CEM_DEMO_CUSTOMERS='lots' is not a whole number"),
+])
+def test_cem_command_mistakes_are_one_liners(argv, env, needle, monkeypatch, capsys):
+    """The other `cem` subcommands: a bad option or CEM_* setting exits with 2 and says so, before anything starts."""
+    import cem_cli
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    try:
+        rc = cem_cli.main(argv)
+    except SystemExit as e:  # argparse's own errors: usage line + one error line
+        rc = e.code
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert needle in err and "Traceback" not in err
+    assert len([line for line in err.splitlines() if not line.startswith(("usage:", " "))]) == 1, err
