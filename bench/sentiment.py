@@ -142,13 +142,13 @@ def time_per_text(fn, n: int, repeat: int = 3) -> float:
 
 
 def main(argv=None) -> int:
+    from cem_pipeline.nlp.build import build_sentiment_model
     from cem_pipeline.nlp.data import default_data_dir, load_all
     from cem_pipeline.nlp.encoder import setup_torch
-    from cem_pipeline.nlp.build import build_sentiment_model
     from cem_pipeline.nlp.evaluation import evaluate_predictions
     from cem_pipeline.nlp.registry import latest_model_dir
-    from cem_pipeline.nlp.training import CONFIGS, EmbeddingCache, select_splits
     from cem_pipeline.nlp.scoring import load_scorer
+    from cem_pipeline.nlp.training import CONFIGS, EmbeddingCache, select_splits
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--data-dir", default=None)
