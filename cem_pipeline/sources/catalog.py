@@ -238,15 +238,13 @@ ENTITIES: tuple[Entity, ...] = (
     ),
 )
 
-ENTITIES_BY_NAME = {e.name: e for e in ENTITIES}
-
-
 def entity(name: str) -> Entity:
-    try:
-        return ENTITIES_BY_NAME[name]
-    except KeyError:
-        known = ", ".join(ENTITIES_BY_NAME)
-        raise KeyError(f"unknown source entity {name!r}; known entities: {known}") from None
+    # A scan, not a dict built at import: ENTITIES stays the one list (a handful of entries).
+    for e in ENTITIES:
+        if e.name == name:
+            return e
+    known = ", ".join(e.name for e in ENTITIES)
+    raise KeyError(f"unknown source entity {name!r}; known entities: {known}")
 
 
 def entities_of(system: str) -> tuple[Entity, ...]:
