@@ -106,8 +106,13 @@ def cem_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, cem: 
                    config: DbtBuildConfig):
     """`dbt build` of the selected models: runs each model, then its tests (blocking by severity)."""
     settings = cem.settings()
+    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)  # seeds may run before any raw load
     os.environ["CEM_WAREHOUSE_PATH"] = str(settings.warehouse_path.resolve())
     os.environ["CEM_TIMEZONE"] = settings.timezone
+    # The daily job runs dbt in more than one step (the ml assets sit between staging and the marts): a test
+    # runs in the step that builds all of its parents, not in the first step that builds one of them (dbt's
+    # default, "eager", would run a seed's relationship test before the model it checks exists).
+    os.environ["DBT_INDIRECT_SELECTION"] = "buildable"
     args = dbt_build_args(config, context.run.tags.get("cadence"))
     built = []
     for event in dbt.cli(args, context=context).stream():

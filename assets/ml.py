@@ -7,7 +7,8 @@
   trained). Either way it marks the model as the pipeline's current
   one (``CURRENT.json``), which the scoring asset and ``cem sentiment score`` load.
 - ``ml_sentiment_scores`` / ``ml_sentence_scores`` / ``ml_call_sentiment``: one step that scores what the
-  current model has not scored yet (:func:`cem_pipeline.nlp.store.score_warehouse`). Their keys are
+  current model has not scored yet (:func:`cem_pipeline.nlp.store.score_warehouse`), reading the texts
+  from the dbt view ``int_feedback__texts`` (built from staging, so upstream of them). Their keys are
   what the dbt translator gives the dbt sources ``ml.sentiment_scores`` etc., so dbt models reading them
   sit downstream. The model runs with ``CEM_SENTIMENT_RUNTIME`` (default ``auto``: ONNX Runtime int8,
   :mod:`cem_pipeline.nlp.onnx_backend`, when onnxruntime is installed). The hourly job leaves group
@@ -26,10 +27,10 @@ from cem_pipeline.nlp.data import default_data_dir
 from cem_pipeline.nlp.registry import current_model_dir, model_identity, set_current_model
 from cem_pipeline.nlp.scoring import load_scorer
 from cem_pipeline.nlp.store import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE, score_warehouse, table_counts
-from cem_pipeline.sources.catalog import text_entities
 
 ML_GROUP = "ml"
-MASKED_TEXT_ENTITIES = tuple(e.name for e in text_entities())  # the catalogue's free-text sources
+# The texts to score: the dbt view over staging (latest versions, call turns unnested), defined once in SQL.
+TEXTS_KEY = dg.AssetKey("int_feedback__texts")
 
 
 class SentimentModelConfig(dg.Config):
@@ -115,7 +116,9 @@ def sentiment_model(context: dg.AssetExecutionContext, config: SentimentModelCon
 SCORES_KEY = dg.AssetKey("ml_sentiment_scores")
 SENTENCES_KEY = dg.AssetKey("ml_sentence_scores")
 CALLS_KEY = dg.AssetKey("ml_call_sentiment")
-_SCORING_DEPS = [dg.AssetKey("sentiment_model"), *(dg.AssetKey(f"masked_{e}") for e in MASKED_TEXT_ENTITIES)]
+# Scoring sits between two parts of the dbt graph (staging -> int_feedback__texts -> ml -> stg_ml__* -> marts):
+# Dagster runs the dbt multi-asset in two steps, one on each side.
+_SCORING_DEPS = [dg.AssetKey("sentiment_model"), TEXTS_KEY]
 
 
 @dg.multi_asset(

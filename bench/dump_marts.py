@@ -34,7 +34,7 @@ RTOL = 1e-9
 SCHEMAS = ("staging", "intermediate", "marts", "ml")
 
 
-def dump(out: Path, seed: int, customers: int, hours: int) -> None:
+def dump(out: Path, seed: int, customers: int, hours: int, model: str | None = None) -> None:
     import duckdb
 
     from cem_pipeline.simulator.server import SimulatorServer
@@ -42,7 +42,7 @@ def dump(out: Path, seed: int, customers: int, hours: int) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, SimulatorServer(seed=seed, customers=customers) as sim:
-        env = pipeline_env(sim, Path(tmp))
+        env = pipeline_env(sim, Path(tmp), **({"CEM_SENTIMENT_MODEL": model} if model else {}))
         with environment(env):
             results = [run_job("daily_cx_rebuild")]
             for _ in range(hours):
@@ -120,12 +120,14 @@ def main() -> None:
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--customers", type=int, default=600)
     d.add_argument("--hours", type=int, default=2)
+    d.add_argument("--model", help="sentiment checkpoint (default: the tests' tiny one, built under this checkout's "
+                                   "data/; its version id digests file times, so name the same one to compare)")
     c = sub.add_parser("compare")
     c.add_argument("before", type=Path)
     c.add_argument("after", type=Path)
     args = parser.parse_args()
     if args.command == "dump":
-        dump(args.out, args.seed, args.customers, args.hours)
+        dump(args.out, args.seed, args.customers, args.hours, args.model)
     else:
         raise SystemExit(compare(args.before, args.after))
 

@@ -123,6 +123,8 @@ DRIFT_COLUMNS = """
 # Mirrored by the dbt macro create_ml_tables (dbt_project/macros/ml_tables.sql), which creates them empty
 # before any dbt run; tests/test_ml_store.py keeps the two in step.
 
+# What the ML assets score: a dbt view over staging (dbt_project/models/intermediate/int_feedback__texts.sql).
+TEXTS_VIEW = f"{INTERMEDIATE}.int_feedback__texts"
 SCORES_TABLE = f"{ML}.sentiment_scores"
 SENTENCES_TABLE = f"{ML}.sentence_scores"
 CALLS_TABLE = f"{ML}.call_sentiment"

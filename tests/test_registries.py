@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from cem_pipeline.nlp import store
 from cem_pipeline.privacy import kinds
 from cem_pipeline.privacy.records import output_columns
 from cem_pipeline.quality import contract, suites
@@ -38,13 +37,17 @@ def test_staging_names_default_to_system_and_objects():
     assert replace(toy, staging_name="stg_chat__sessions").staging_model == "stg_chat__sessions"
 
 
-def test_text_sources_for_ml_come_from_the_free_text_fields():
+def test_every_free_text_source_feeds_the_texts_the_ml_assets_score():
     assert [e.name for e in C.text_entities()] == ["reviews", "social_posts", "surveys", "calls"]
-    for source, (entity_name, path) in store.SOURCES.items():
-        entity = C.entity(entity_name)
-        assert entity.system == source and entity.text_fields
-        assert path is None if entity.text_fields[0].type == "json" else path == f"$.{entity.text_fields[0].name}"
-    assert {e.name for e in C.ENTITIES if e.text_fields} == {e for e, _ in store.SOURCES.values()}
+    view = (REPO / "dbt_project" / "models" / "intermediate" / "int_feedback__texts.sql").read_text()
+    branches = view.split("union all")
+    for entity in C.text_entities():
+        # source name = the system, as in fct_feedback; the text comes from the entity's staging model
+        mine = [b for b in branches if f"ref('{entity.staging_model}')" in b.replace('"', "'")
+                or (entity.text_fields[0].type == "json" and "ref('stg_calls__turns')" in b)]
+        assert mine and f"'{entity.system}'" in mine[0], (
+            f"{entity.name} has free text but no branch in int_feedback__texts.sql: add one (README: Add a source)")
+    assert len(branches) == len(C.text_entities())
 
 
 def test_quality_suites_read_the_field_contract():

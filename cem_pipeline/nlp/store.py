@@ -1,7 +1,8 @@
 """Incremental sentiment scoring of the warehouse's texts into the ``ml`` schema.
 
-``score_warehouse(con, scorer) -> ScoringSummary`` reads the latest version of every record from the masked
-tables (the same "latest version" rule as the dbt macro ``latest_version``) and scores:
+``score_warehouse(con, scorer) -> ScoringSummary`` reads every text from the dbt view
+``intermediate.int_feedback__texts`` (staging's latest versions, call turns unnested: that logic lives once,
+in dbt) and scores:
 
 - every review text, social post text and survey comment, and each call-transcript turn (a "text"), into
   ``ml.sentiment_scores`` keyed by (source, record_id, turn) -- turn is null except for calls;
@@ -38,18 +39,12 @@ import pandas as pd
 from cem_pipeline import schema
 from cem_pipeline.nlp.calls import call_sentiment
 from cem_pipeline.nlp.topics import split_sentences
-from cem_pipeline.schema import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE
-from cem_pipeline.sources.catalog import text_entities
+from cem_pipeline.schema import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE, TEXTS_VIEW
 
 # A call's label from its weighted score (P(pos) - P(neg) averaged over turns).
 CALL_LABEL_THRESHOLD = 0.25
 
 TABLES = schema.ML_TABLES  # table -> [(column, type)]
-
-# source name (as in fct_feedback: the source system) -> (masked entity, JSON path of the text), derived
-# from the catalogue's free-text fields; None = each turn of a json list of turns ($.turns[*]).
-SOURCES = {e.system: (e.name, None if e.text_fields[0].type == "json" else f"$.{e.text_fields[0].name}")
-           for e in text_entities()}
 
 
 @dataclass
@@ -85,46 +80,20 @@ def text_hash(text: str) -> str:
 
 
 def _table_exists(con, qualified: str) -> bool:
-    s, t = qualified.split(".", 1)
+    s, t = qualified.split(".", 1)  # a table or a view
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
                        [s, t]).fetchone()[0] > 0
 
 
-def _latest(table: str) -> str:
-    return f"""
-        SELECT * FROM (
-            SELECT *, row_number() OVER (
-                PARTITION BY record_id
-                ORDER BY try_cast(source_updated_at AS timestamptz) DESC NULLS LAST, _ingested_at DESC, _record_hash
-            ) AS _version_rank
-            FROM {table} WHERE record_id IS NOT NULL
-        ) WHERE _version_rank = 1"""
-
-
 def current_texts(con) -> pd.DataFrame:
-    """Every text now in the masked layer: source, record_id, turn, speaker, text (blank ones included)."""
-    parts = []
-    for source, (entity, path) in SOURCES.items():
-        table = schema.masked_table(entity)
-        if not _table_exists(con, table):
-            continue
-        if path:
-            sql = f"""SELECT '{source}' AS source, record_id, CAST(NULL AS INTEGER) AS turn,
-                             CAST(NULL AS VARCHAR) AS speaker, json_extract_string(_record, '{path}') AS text
-                      FROM ({_latest(table)})"""
-        else:
-            sql = f"""WITH latest AS ({_latest(table)}),
-                      turns AS (SELECT record_id, unnest(json_extract(_record, '$.turns[*]')) AS t FROM latest)
-                      SELECT 'calls' AS source, record_id, try_cast(json_extract_string(t, '$.turn') AS INTEGER) AS turn,
-                             json_extract_string(t, '$.speaker') AS speaker, json_extract_string(t, '$.text') AS text
-                      FROM turns"""
-        parts.append(con.execute(sql).df())
+    """Every text staging holds now: source, record_id, turn, speaker, text (blank ones included); empty
+    before dbt has built the view."""
     cols = ["source", "record_id", "turn", "speaker", "text"]
-    if not parts:
+    if not _table_exists(con, TEXTS_VIEW):
         return pd.DataFrame(columns=cols)
-    df = pd.concat(parts, ignore_index=True)[cols]
+    df = con.execute(f"SELECT {', '.join(cols)} FROM {TEXTS_VIEW}").df()
     df["turn"] = df["turn"].astype("Int64")
-    return df.drop_duplicates(["source", "record_id", "turn"], keep="last").reset_index(drop=True)
+    return df
 
 
 def _score_row(s) -> dict:
@@ -162,7 +131,7 @@ def _delete_keys(con, table: str, keys: pd.DataFrame) -> int:
 def score_warehouse(con, scorer, chunk_size: int = 2000, log: Callable[[str], None] = lambda m: None,
                     texts: pd.DataFrame | None = None) -> ScoringSummary:
     """Score what is not yet scored by ``scorer``'s model (see the module doc). ``texts`` (columns source,
-    record_id, turn, speaker, text) replaces the masked tables as input (tests, backfills)."""
+    record_id, turn, speaker, text) replaces the view as input (tests, backfills)."""
     started = time.perf_counter()
     ensure_tables(con)
     model_id = scorer.model_id
