@@ -38,7 +38,7 @@ def dump(out: Path, seed: int, customers: int, hours: int, model: str | None = N
     import duckdb
 
     from cem_pipeline.simulator.server import SimulatorServer
-    from tests.e2e_support import environment, pipeline_env, run_job
+    from tests.support.e2e import environment, pipeline_env, run_job
 
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp, SimulatorServer(seed=seed, customers=customers) as sim:

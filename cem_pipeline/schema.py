@@ -121,7 +121,7 @@ DRIFT_COLUMNS = """
 
 # --- ml: sentiment scores (cem_pipeline.nlp.store) ---------------------------------------------------------
 # Mirrored by the dbt macro create_ml_tables (dbt_project/macros/ml_tables.sql), which creates them empty
-# before any dbt run; tests/test_ml_store.py keeps the two in step.
+# before any dbt run; tests/unit/test_ml_store.py keeps the two in step.
 
 # What the ML assets score: a dbt view over staging (dbt_project/models/intermediate/int_feedback__texts.sql).
 TEXTS_VIEW = f"{INTERMEDIATE}.int_feedback__texts"

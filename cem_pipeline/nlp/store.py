@@ -23,7 +23,7 @@ keeps what it finished. Identical strings are scored once per chunk. Blank texts
 ``score(texts, progress=None) -> list[Score]`` (:class:`cem_pipeline.nlp.scoring.SentimentScorer`).
 The table definitions here are mirrored by the dbt macro ``create_ml_tables`` (dbt_project/macros/
 ml_tables.sql), which creates them empty before any dbt run so that dbt never reads a missing table;
-tests/test_ml_store.py keeps the two in step.
+tests/unit/test_ml_store.py keeps the two in step.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
   The ml.* tables the Dagster ML assets write (cem_pipeline/nlp/store.py TABLES), created empty when
   missing so that dbt never reads a table that does not exist (fresh warehouse, ml group never run).
   Runs as an on-run-start hook (dbt_project.yml). Keep in step with store.TABLES
-  (tests/test_ml_store.py compares them).
+  (tests/unit/test_ml_store.py compares them).
 #}
 {% macro create_ml_tables() -%}
 create schema if not exists ml;

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
-from tests.e2e_support import environment, pipeline_env
+from tests.support.e2e import environment, pipeline_env
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,10 @@ import json
 import os
 from pathlib import Path
 
+from tests.support import REPO
+
 from cem_pipeline.nlp.scoring import Score
 
-REPO = Path(__file__).resolve().parents[1]
 TINY_DIR = REPO / "data" / "test-artifacts" / "tiny-sentiment"
 
 

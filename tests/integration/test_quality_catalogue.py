@@ -121,7 +121,7 @@ def test_good_records_reach_staging_and_a_corrected_record_flows_through(faulted
     import os
 
     from cem_pipeline.reconcile import reconcile_staged
-    from tests.e2e_support import environment
+    from tests.support.e2e import environment
 
     sim, wh, settings, tok = faulted["sim"], faulted["wh"], faulted["settings"], faulted["tok"]
     from assets.dbt import DBT_PROJECT_DIR, dbt_executable

@@ -1,5 +1,5 @@
-"""The dashboards, end to end in a real browser: run the daily job on a small simulator into a temp dir,
-serve the Streamlit dashboards (bi/) against that run's BI file, open every page in headless Chromium,
+"""The dashboards, end to end in a real browser: take the BI file of the session's shared daily run,
+serve the Streamlit dashboards (bi/) against it, open every page in headless Chromium,
 check that the NPS shown for each channel equals the mart's value, and save screenshots under
 test-artifacts/bi/.
 
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e_support import environment, pipeline_env, query, run_job
+from tests.support import REPO
+from tests.support.e2e import query
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts" / "bi"
 CHROMIUM = os.environ.get("CEM_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -55,19 +55,11 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def bi_run(tmp_path_factory, corpus):
+def bi_run(shared):
+    """The BI file the session's daily run published (tests/support/shared_pipeline.py)."""
     _requirements()
-    from cem_pipeline.simulator.server import SimulatorServer
-
-    workdir = tmp_path_factory.mktemp("bi")
-    sim = SimulatorServer(seed=7, customers=300, corpus=corpus).start()
-    try:
-        with environment(pipeline_env(sim, workdir)):
-            result = run_job("daily_cx_rebuild")
-    finally:
-        sim.stop()
-    bi_file = workdir / "data" / "bi" / "cem_bi.duckdb"
-    assert bi_file.exists(), f"the daily job published no BI file (success={result.success})"
+    bi_file = shared.daily.bi_file
+    assert bi_file.exists(), f"the daily job published no BI file (success={shared.daily.result.success})"
     return bi_file
 
 

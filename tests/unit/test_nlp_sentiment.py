@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from tests.support import REPO, SHARED_DATA
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("CEM_NO_PROGRESS", "1")
 
-REPO = Path(__file__).resolve().parents[1]
-DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA_DIR = SHARED_DATA
 needs_data = pytest.mark.skipif(not (DATA_DIR / "reviews_en_uci_amazon_yelp.csv").is_file(),
                                 reason=f"labelled sentiment data not found at {DATA_DIR}")
 

@@ -1,42 +1,34 @@
 """The experience metric marts against the simulator's ground truth, after the daily (full refresh)
-run and again after an hourly (incremental) run; the closed-loop alerts mart and its delivery."""
+run and again after an hourly (incremental) run (the session's shared runs); the closed-loop alerts mart and
+its delivery."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import json
-from pathlib import Path
+import shutil
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from tests.e2e_support import environment, failed_checks, pipeline_env, query, run_job
+from tests.support.e2e import failed_checks, query
+from tests.support import REPO
 
 pytestmark = pytest.mark.e2e
-SEEDS = Path(__file__).resolve().parent.parent / "dbt_project" / "seeds"
+SEEDS = REPO / "dbt_project" / "seeds"
 STAGE = {r["touchpoint"]: r["journey_stage"] for r in csv.DictReader(open(SEEDS / "journey_touchpoints.csv"))}
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, corpus):
-    from cem_pipeline.simulator.server import SimulatorServer
-
-    workdir = tmp_path_factory.mktemp("marts")
-    sim = SimulatorServer(seed=5, customers=300, corpus=corpus).start()
-    warehouse = workdir / "data" / "cem.duckdb"
-    out = {"sim": sim, "warehouse": warehouse}
-    with environment(pipeline_env(sim, workdir)):
-        daily = run_job("daily_cx_rebuild")
-        assert mine(failed_checks(daily)) == [] and set(mine(materialized(daily))) >= REQUIRED
-        out["daily"] = snapshot(sim, warehouse)
-        sim.advance(hours=30)
-        hourly = run_job("hourly_cx_refresh")
-        assert mine(failed_checks(hourly)) == [] and set(mine(materialized(hourly))) >= REQUIRED
-        out["hourly"] = snapshot(sim, warehouse)
-        yield out
-    sim.stop()
+def runs(shared):
+    """The session's daily (full refresh) run, then its hourly (incremental) run, 30 simulated hours on."""
+    out = {"sim": shared.sim, "warehouse": shared.hourly.warehouse}
+    for phase in (shared.daily, shared.hourly):
+        assert mine(failed_checks(phase.result)) == [] and set(mine(materialized(phase.result))) >= REQUIRED
+        out[phase.name] = snapshot(shared.sim, phase.warehouse, phase.now)
+    return out
 
 
 MARTS = ("mart_nps_daily", "mart_csat_daily", "mart_ces_daily", "mart_journey_stage_daily", "mart_pain_points",
@@ -59,7 +51,7 @@ def materialized(result):
     return [e.asset_key.to_user_string() for e in result.get_asset_materialization_events()]
 
 
-def snapshot(sim, warehouse):
+def snapshot(sim, warehouse, now: int):
     snap = {}
     for m in MARTS:
         try:
@@ -67,7 +59,7 @@ def snapshot(sim, warehouse):
         except Exception:  # not built (upstream failure)
             snap[m] = None
     snap["journey"] = query(warehouse, "select * from intermediate.int_feedback__journey")
-    truth = sim.world.truth_feedback(sim.now)
+    truth = sim.world.truth_feedback(now)
     truth["store_id"] = truth["store_id"].fillna("(none)")
     truth["journey_stage"] = truth["touchpoint"].map(STAGE)
     snap["truth"] = truth
@@ -356,9 +348,11 @@ def test_alert_ids_survive_the_rerun_and_deliveries_carry_no_pii(runs, tmp_path)
     assert set(again.alert_id) == set(daily.alert_id)
     outbox = tmp_path / "outbox.jsonl"
     settings = AlertSettings(webhook_url=None, outbox_path=outbox)
-    report = deliver_pending(runs["warehouse"], OutboxTransport(outbox), settings)
+    warehouse = tmp_path / "cem.duckdb"  # delivery records itself in the warehouse: a private copy
+    shutil.copy(runs["warehouse"], warehouse)
+    report = deliver_pending(warehouse, OutboxTransport(outbox), settings)
     assert len(report.delivered) == len(hourly)
-    assert deliver_pending(runs["warehouse"], OutboxTransport(outbox), settings).considered == 0
+    assert deliver_pending(warehouse, OutboxTransport(outbox), settings).considered == 0
     text = outbox.read_text(encoding="utf-8") if outbox.exists() else ""
     pii = runs["sim"].world.planted_pii()
     values = pii[pii.kind.isin(["phone", "email"])].value

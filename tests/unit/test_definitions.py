@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from cem_pipeline.sources.catalog import ENTITIES
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def test_workspace_yaml_loads_like_dagster_dev(tmp_path):

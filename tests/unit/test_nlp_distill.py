@@ -1,6 +1,6 @@
 """The ``fast`` sentiment config: knowledge distillation of a fine-tuned teacher into its first layers.
 
-The teacher here is a tiny random model in our format (tests/ml_support.py: a 2-layer, 32-wide encoder and
+The teacher here is a tiny random model in our format (tests/support/ml.py: a 2-layer, 32-wide encoder and
 a head with decisive labels), so the whole build takes seconds; the training texts are the permissive sets in
 ``../shared/data`` (these tests skip without them)."""
 
@@ -12,8 +12,8 @@ import os
 import numpy as np
 import pytest
 
-from tests.ml_support import tiny_e5_model
-from tests.test_nlp_sentiment import DATA_DIR, needs_data
+from tests.support.ml import tiny_e5_model
+from tests.unit.test_nlp_sentiment import DATA_DIR, needs_data
 
 os.environ.setdefault("CEM_NO_PROGRESS", "1")
 

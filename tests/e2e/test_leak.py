@@ -1,4 +1,4 @@
-"""The leak test: after a full daily run, no PII value the simulator planted is readable anywhere past
+"""The leak test: after a full daily run and an hourly one, no PII value the simulator planted is readable anywhere past
 raw: not in any table of any warehouse schema but ``raw``, not in any other DuckDB/Parquet file under
 the data dir (e.g. a published BI file), not in the Dagster event log / run metadata, not in the
 compute logs, not in what the run printed.
@@ -21,7 +21,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.identity_support import shared_run
 
 pytestmark = pytest.mark.e2e
 
@@ -77,10 +76,11 @@ def _unescape(text: str) -> str:
     return UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
-def test_no_planted_pii_past_raw(corpus, capfd, caplog):
-    state = shared_run(corpus)
-    assert state["result"].success
-    sim, workdir, instance = state["sim"], state["workdir"], state["instance"]
+def test_no_planted_pii_past_raw(shared, capfd, caplog):
+    # The session's daily and hourly runs, as the live data dir holds them after the hourly run.
+    assert shared.daily.result.success and shared.hourly.result.success
+    sim, workdir, instance = shared.sim, shared.live, shared.instance
+    state = {"warehouse": workdir / "data" / "cem.duckdb", "home": shared.home}
     planted = sim.world.planted_pii()
     needles = Needles(planted)
     hits, scanned = [], []

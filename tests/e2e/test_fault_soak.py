@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from cem_pipeline.sources.catalog import ENTITIES
-from tests.e2e_support import (STAGING_OF, environment, failed_checks, nps_by_day_channel, pipeline_env, query,
+from tests.support.e2e import (STAGING_OF, environment, failed_checks, nps_by_day_channel, pipeline_env, query,
                                truth_nps)
 
 pytestmark = pytest.mark.e2e

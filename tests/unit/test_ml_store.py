@@ -12,9 +12,9 @@ import pytest
 
 from cem_pipeline import schema
 from cem_pipeline.nlp import store
-from tests.ml_support import CountingScorer
+from tests.support.ml import CountingScorer
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def texts(rows):
@@ -129,7 +129,7 @@ def test_table_definitions_match_the_dbt_macro(con):
 def test_tiny_checkpoint_through_load_scorer(con):
     from cem_pipeline.nlp.registry import model_identity
     from cem_pipeline.nlp.scoring import load_scorer
-    from tests.ml_support import tiny_sentiment_model
+    from tests.support.ml import tiny_sentiment_model
 
     path = tiny_sentiment_model()
     scorer = load_scorer(path)

@@ -2,9 +2,9 @@
 the export cached once per model version, runtime selection and its fallback.
 
 Fast tests use two tiny random models (milliseconds to score, seconds to export): the tiny transformers
-checkpoint of tests/ml_support.py and a tiny model in our own format (``cem-e5-head/1`` with a local
+checkpoint of tests/support/ml.py and a tiny model in our own format (``cem-e5-head/1`` with a local
 1-layer encoder), exported into a per-session cache directory. The real small model of
-tests/test_nlp_sentiment.py (needs ../shared/data) checks labels on the labelled clear cases.
+tests/unit/test_nlp_sentiment.py (needs ../shared/data) checks labels on the labelled clear cases.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.ml_support import tiny_e5_model, tiny_sentiment_model
-from tests.test_nlp_sentiment import clear_cases, needs_data, small_model  # noqa: F401  (fixture)
+from tests.support.ml import tiny_e5_model, tiny_sentiment_model
+from tests.unit.test_nlp_sentiment import clear_cases, needs_data, small_model  # noqa: F401  (fixture)
 
 pytest.importorskip("onnxruntime")
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from cem_pipeline.nlp.cli import main
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ from cem_pipeline.privacy.records import output_columns
 from cem_pipeline.quality import contract, suites
 from cem_pipeline.sources import catalog as C
 from cem_pipeline.sources.catalog import Field, Range
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 STAGING = REPO / "dbt_project" / "models" / "staging"
 
 

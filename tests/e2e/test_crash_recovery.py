@@ -14,14 +14,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.e2e_support import pipeline_env
+from tests.support.e2e import pipeline_env
 
 pytestmark = pytest.mark.e2e
-REPO = Path(__file__).resolve().parents[1]
 RUN_JOB = """
 import sys
 import dagster as dg
 from definitions import defs
+from tests.support import REPO
 result = defs.resolve_job_def(sys.argv[1]).execute_in_process(
     instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
     run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})

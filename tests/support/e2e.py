@@ -14,7 +14,7 @@ import pandas as pd
 from cem_pipeline import schema
 from cem_pipeline.simulator.server import SimulatorServer
 from cem_pipeline.sources.catalog import ENTITIES
-from tests.ml_support import tiny_sentiment_model
+from tests.support.ml import tiny_sentiment_model
 
 TEST_PII_KEY = "test-key-0123456789abcdef0123456789abcdef"
 STAGING_OF = {e.name: (e.staging_model, e.staging_key) for e in ENTITIES}  # entity -> (staging model, its key column)
@@ -32,7 +32,7 @@ def pipeline_env(sim: SimulatorServer, workdir: Path, **extra) -> dict[str, str]
         "CEM_HTTP_BACKOFF_FACTOR": "0.01",
         "CEM_HTTP_BACKOFF_MAX": "0.2",
         # The ml group runs in the daily job: score with a tiny random checkpoint (milliseconds, no
-        # training); tests/test_ml_e2e.py covers the ml assets themselves.
+        # training); tests/e2e/test_ml.py covers the ml assets themselves.
         "CEM_SENTIMENT_MODEL": str(tiny_sentiment_model()),
     }
     env.update(extra)
@@ -85,7 +85,8 @@ def nps_by_day_channel(warehouse: Path) -> pd.DataFrame:
     """)
 
 
-def truth_nps(sim: SimulatorServer) -> pd.DataFrame:
-    truth = sim.world.truth_metrics(sim.now)
+def truth_nps(sim: SimulatorServer, now: int | None = None) -> pd.DataFrame:
+    """The true NPS per day x channel at ``now`` (default: the simulator's clock)."""
+    truth = sim.world.truth_metrics(sim.now if now is None else now)
     nps = truth[truth.survey_type == "nps"].rename(columns={"value": "nps"})
     return nps[["day", "channel", "n", "promoters", "detractors", "nps"]].sort_values(["day", "channel"])

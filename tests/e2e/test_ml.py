@@ -1,5 +1,5 @@
-"""The ml assets in the real Dagster graph on a small simulator run: the daily job scores every text
-(tiny checkpoint via CEM_SENTIMENT_MODEL, see tests/e2e_support.pipeline_env), dbt joins the scores into
+"""The ml assets in the real Dagster graph on the session's shared runs: the daily job scores every text
+(tiny checkpoint via CEM_SENTIMENT_MODEL, see tests/support/e2e.pipeline_env), dbt joins the scores into
 fct_feedback and builds topic mentions and the topic mart; the hourly job leaves ml out; the next ml run
 scores only what is new. The sentiment_model asset's build path (reusing the session's small model)."""
 
@@ -12,25 +12,18 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests.e2e_support import environment, failed_checks, pipeline_env, query, run_job
+from tests.support import REPO, SHARED_DATA
+from tests.support.e2e import environment, failed_checks, query
 
 pytestmark = pytest.mark.e2e
 
-REPO = Path(__file__).resolve().parents[1]
 ML_KEYS = {"ml_sentiment_scores", "ml_sentence_scores", "ml_call_sentiment"}
 
 
 @pytest.fixture(scope="module")
-def ml_pipeline(tmp_path_factory, corpus):
-    from cem_pipeline.simulator.server import SimulatorServer
-
-    workdir = tmp_path_factory.mktemp("ml_pipeline")
-    sim = SimulatorServer(seed=5, customers=120, corpus=corpus).start()
-    env = pipeline_env(sim, workdir)
-    with environment(env):
-        daily = run_job("daily_cx_rebuild")
-        yield {"sim": sim, "env": env, "workdir": workdir, "warehouse": workdir / "data" / "cem.duckdb", "daily": daily}
-    sim.stop()
+def ml_pipeline(shared):
+    """The session's daily run (which includes the ml group) and its hourly run."""
+    return {"sim": shared.sim, "warehouse": shared.daily.warehouse, "daily": shared.daily.result, "shared": shared}
 
 
 def _materializations(result) -> dict[str, dict]:
@@ -92,37 +85,39 @@ def test_daily_job_scores_every_text_and_feeds_the_marts(ml_pipeline):
 
 
 def test_hourly_leaves_ml_out_and_the_next_ml_run_scores_only_new_texts(ml_pipeline):
-    sim, wh = ml_pipeline["sim"], ml_pipeline["warehouse"]
-    before = _texts(wh)
-    sim.advance(hours=24)
-    with environment(ml_pipeline["env"]):
-        hourly = run_job("hourly_cx_refresh")
-        assert hourly.success and not (ML_KEYS & set(_materializations(hourly)))
-        after = _texts(wh)
-        key = ["source", "record_id", "turn", "text_hash"]
-        new = after.merge(before[key].assign(old=True), on=key, how="left")
-        expected = new[new.old.isna()].groupby("source").size().to_dict()
-        assert sum(expected.values()) > 0
+    shared = ml_pipeline["shared"]
+    before = _texts(shared.daily.warehouse)
+    hourly = shared.hourly.result  # 30 simulated hours after the daily run
+    assert hourly.success and not (ML_KEYS & set(_materializations(hourly)))
+    after = _texts(shared.hourly.warehouse)
+    key = ["source", "record_id", "turn", "text_hash"]
+    new = after.merge(before[key].assign(old=True), on=key, how="left")
+    expected = new[new.old.isna()].groupby("source").size().to_dict()
+    assert sum(expected.values()) > 0
+
+    def ml_only(env):
         from definitions import defs
 
-        ml = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        return defs.resolve_implicit_global_asset_job_def().execute_in_process(
             asset_selection=[dg.AssetKey(k) for k in ML_KEYS], instance=dg.DagsterInstance.ephemeral(),
             raise_on_error=False)
+
+    ml = shared.run_on_copy(shared.hourly, "ml_after_hourly", ml_only).result
     assert ml.success
     md = _materializations(ml)["ml_sentiment_scores"]
     assert md["texts_scored_by_source"].value == expected
     assert md["rows_by_source"].value == after.groupby("source").size().to_dict()
 
 
-DATA_DIR = REPO.parent / "shared" / "data"
+DATA_DIR = SHARED_DATA
 
 
 @pytest.mark.skipif(not (DATA_DIR / "reviews_en_uci_amazon_yelp.csv").is_file(), reason="no labelled data")
 def test_sentiment_model_asset_builds_or_reuses_and_records_its_evaluation(tmp_path):
     from definitions import defs
-    from tests.test_nlp_sentiment import SMALL
+    from tests.unit.test_nlp_sentiment import SMALL
 
-    root = REPO / "data" / "test-artifacts" / "nlp-models"  # the session's small model (tests/test_nlp_sentiment.py)
+    root = REPO / "data" / "test-artifacts" / "nlp-models"  # the session's small model (tests/unit/test_nlp_sentiment.py)
     env = {"CEM_MODEL_DIR": str(root), "CEM_CORPUS_DIR": str(DATA_DIR), "CEM_DATA_DIR": str(tmp_path),
            "CEM_ENV": "test", "CEM_NO_PROGRESS": "1"}
     saved = os.environ.pop("CEM_SENTIMENT_MODEL", None)

@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 from assets.dbt import prepare_manifest
+from tests.support import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 LAYERS = {"staging": 0, "intermediate": 1, "marts": 2}
 
 

@@ -1,5 +1,5 @@
 """End to end: the real Dagster graph (raw -> gates -> dbt staging -> marts) against the simulator,
-checked against the simulator's ground truth, then an hourly increment."""
+checked against the simulator's ground truth, then an hourly increment (the session's shared runs)."""
 
 from __future__ import annotations
 
@@ -8,25 +8,16 @@ import pandas as pd
 import pytest
 
 from cem_pipeline.sources.catalog import ENTITIES
-from tests.e2e_support import (STAGING_OF, environment, failed_checks, nps_by_day_channel, pipeline_env, query,
-                               run_job, truth_nps)
+from tests.support.e2e import STAGING_OF, failed_checks, nps_by_day_channel, query, truth_nps
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def pipeline(tmp_path_factory, corpus):
-    from cem_pipeline.simulator.server import SimulatorServer
-
-    workdir = tmp_path_factory.mktemp("pipeline")
-    sim = SimulatorServer(seed=11, customers=400, corpus=corpus).start()
-    env = pipeline_env(sim, workdir)
-    with environment(env):
-        first = run_job("daily_cx_rebuild")
-        state = {"sim": sim, "warehouse": workdir / "data" / "cem.duckdb", "first": first,
-                 "first_now": sim.now}
-        yield state
-    sim.stop()
+def pipeline(shared):
+    """The session's daily run, then its hourly run (tests/support/shared_pipeline.py)."""
+    return {"sim": shared.sim, "warehouse": shared.daily.warehouse, "first": shared.daily.result,
+            "first_now": shared.daily.now, "hourly": shared.hourly}
 
 
 def _visible_ids(sim, entity: str, now: int) -> set[str]:
@@ -66,7 +57,7 @@ def test_every_record_served_reaches_staging_exactly_once(pipeline):
 
 def test_nps_mart_equals_ground_truth_for_every_day_and_channel(pipeline):
     mart = nps_by_day_channel(pipeline["warehouse"])
-    truth = truth_nps(pipeline["sim"]).reset_index(drop=True)
+    truth = truth_nps(pipeline["sim"], pipeline["first_now"]).reset_index(drop=True)
     mart["day"] = pd.to_datetime(mart["day"]).dt.date
     assert len(mart) == len(truth) > 20
     merged = truth.merge(mart, on=["day", "channel"], suffixes=("_truth", "_mart"), how="outer", indicator=True)
@@ -85,26 +76,25 @@ def test_margin_of_error_and_small_n_follow_the_definition(pipeline):
 
 
 def test_hourly_run_adds_exactly_the_new_records(pipeline):
-    sim, warehouse = pipeline["sim"], pipeline["warehouse"]
-    before_now = sim.now
-    raw_before = {e.name: int(query(warehouse, f"select count(*) as c from raw.{e.name}")["c"][0]) for e in ENTITIES}
-    sim.advance(hours=12)
-    with environment(pipeline_env(sim, warehouse.parent.parent)):
-        result = run_job("hourly_cx_refresh")
+    sim, before, hourly = pipeline["sim"], pipeline["warehouse"], pipeline["hourly"]
+    before_now, warehouse = pipeline["first_now"], hourly.warehouse
+    assert hourly.now > before_now
+    raw_before = {e.name: int(query(before, f"select count(*) as c from raw.{e.name}")["c"][0]) for e in ENTITIES}
+    result = hourly.result
     assert result.success
     assert failed_checks(result) == []
     for entity in ENTITIES:
         table = sim.world.tables[entity.name]
-        idx, cur, _ = table.visible_current(sim.now)
+        idx, cur, _ = table.visible_current(hourly.now)
         changed = int((cur > before_now).sum())
         raw_after = int(query(warehouse, f"select count(*) as c from raw.{entity.name}")["c"][0])
         assert raw_after - raw_before[entity.name] == changed, entity.name
-    assert sum(int((t.visible_current(sim.now)[1] > before_now).sum()) for t in sim.world.tables.values()) > 0
+    assert sum(int((t.visible_current(hourly.now)[1] > before_now).sum()) for t in sim.world.tables.values()) > 0
     # Staging holds each record once, at its latest version, and the mart follows the truth.
     staged = query(warehouse, "select count(*) as c, count(distinct response_id) as d from staging.stg_surveys__responses")
-    assert staged.c[0] == staged.d[0] == len(_visible_ids(sim, "surveys", sim.now))
+    assert staged.c[0] == staged.d[0] == len(_visible_ids(sim, "surveys", hourly.now))
     mart = nps_by_day_channel(warehouse)
-    truth = truth_nps(sim)
+    truth = truth_nps(sim, hourly.now)
     assert int(mart.n.sum()) == int(truth.n.sum())
     assert int(mart.promoters.sum()) == int(truth.promoters.sum())
 
@@ -112,14 +102,14 @@ def test_hourly_run_adds_exactly_the_new_records(pipeline):
 def test_bi_file_is_published_after_the_marts(pipeline):
     import duckdb
 
-    bi = pipeline["warehouse"].parent / "bi" / "cem_bi.duckdb"
+    bi = pipeline["hourly"].bi_file  # republished by the hourly run
     with duckdb.connect(str(bi), read_only=True) as con:
         tables = {f"{s}.{t}" for s, t in con.execute(
             "select table_schema, table_name from information_schema.tables").fetchall()}
         assert {"marts.mart_nps_daily", "marts.fct_feedback"} <= tables
         assert all(t.startswith("marts.") for t in tables), tables
         mart_rows = con.execute("select count(*) from marts.mart_nps_daily").fetchone()[0]
-    assert mart_rows == len(query(pipeline["warehouse"], "select * from marts.mart_nps_daily"))
+    assert mart_rows == len(query(pipeline["hourly"].warehouse, "select * from marts.mart_nps_daily"))
 
 
 def test_dbt_models_report_their_row_counts_to_the_ui(pipeline):

@@ -9,7 +9,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from tests.e2e_support import environment, failed_checks, pipeline_env, run_job
+from tests.support.e2e import environment, failed_checks, pipeline_env, run_job
 
 pytestmark = pytest.mark.e2e
 INCREMENTAL_MARTS = ("mart_nps_daily", "mart_csat_daily", "mart_ces_daily", "mart_journey_stage_daily")

@@ -17,7 +17,6 @@ import duckdb
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-REPO = Path(__file__).resolve().parents[1]
 PHONE = "13912345678"
 N_TICKETS = 40  # one of them breaks the contract: 2.5%, under the 5% gate threshold
 
@@ -35,6 +34,7 @@ catalog.ENTITIES = (*catalog.ENTITIES, Entity(
 
 import dagster as dg
 from definitions import defs
+from tests.support import REPO
 
 keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
 result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
