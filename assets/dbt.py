@@ -57,11 +57,16 @@ class CemDbtTranslator(DagsterDbtTranslator):
         spec = super().get_asset_spec(manifest, unique_id, project)
         # The quarantine.* tables have no asset of their own: every masked_<entity> gate writes them, so a
         # model reading the quarantine source (stg_quarantine__*) waits for all the gates.
+        gates = [dg.AssetKey(f"masked_{e.name}") for e in ENTITIES]
         gated = [d for d in spec.deps if d.asset_key.to_user_string().startswith(f"{QUARANTINE_SOURCE}_")]
-        if not gated:
-            return spec
-        deps = [d for d in spec.deps if d not in gated]
-        return spec.replace_attributes(deps=[*deps, *(dg.AssetKey(f"masked_{e.name}") for e in ENTITIES)])
+        if gated:
+            deps = [d for d in spec.deps if d not in gated]
+            return spec.replace_attributes(deps=[*deps, *gates])
+        # Seeds load after the gates too: in the daily job Dagster runs dbt once before the ml step (staging)
+        # and once after it; a seed with no upstream would otherwise get a dbt call of its own before any load.
+        if manifest["nodes"].get(unique_id, {}).get("resource_type") == "seed":
+            return spec.replace_attributes(deps=[*spec.deps, *gates])
+        return spec
 
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         if dbt_resource_props["resource_type"] == "seed":

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests.support import REPO
 from tests.support.e2e import pipeline_env
 
 pytestmark = pytest.mark.e2e
@@ -21,7 +22,6 @@ RUN_JOB = """
 import sys
 import dagster as dg
 from definitions import defs
-from tests.support import REPO
 result = defs.resolve_job_def(sys.argv[1]).execute_in_process(
     instance=dg.DagsterInstance.ephemeral(), raise_on_error=False,
     run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}})
