@@ -9,7 +9,9 @@ every test reads the state of the phase it asks for, whatever ran before it:
   ran, the copied warehouse and data directory);
 - ``shared.run_on_copy(phase, name, run)``: a further run on a private copy of a phase (the ML-only run
   after the hourly job, a full rebuild on the hourly state); it never moves the simulator's clock, so the
-  phases above stay true, and it is run once per name.
+  phases above stay true, and it is run once per name;
+- ``shared.private_copy(phase, workdir)``: just the copy and its environment, for a test that changes the
+  warehouse itself (the backfill test).
 
 Tests that inject faults, kill processes or need their own world keep their own simulator.
 """
@@ -83,12 +85,18 @@ class SharedPipeline:
         environment pointing at that copy; the result is a new phase ``name`` (run once per name)."""
         if name not in self._copies:
             workdir = self.root / f"{name}.work"
-            shutil.copytree(phase.data_dir, workdir / "data")
-            env = pipeline_env(self.sim, workdir)
+            env = self.private_copy(phase, workdir)
             with environment(env):
                 result = run(env)
             self._copies[name] = self._snapshot(name, result, workdir / "data")
         return self._copies[name]
+
+    def private_copy(self, phase: Phase, workdir: Path) -> dict[str, str]:
+        """Copy ``phase``'s data directory to ``workdir/data``; the pipeline environment pointing at it (a
+        test that changes the warehouse, e.g. a backfill, works there; the simulator is shared: never move
+        its clock or set faults)."""
+        shutil.copytree(phase.data_dir, workdir / "data")
+        return pipeline_env(self.sim, workdir)
 
     def close(self) -> None:
         if self.root.exists():
