@@ -17,6 +17,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The Spark engine (optional extra `.[spark]`: pyspark and dbt-spark); `make test` adds it for the Spark leg.
+SPARK_STAMP := $(VENV)/.spark-installed
+
+$(SPARK_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,spark]'
+	touch $(SPARK_STAMP)
+
 # The BI layer (bi/, Streamlit dashboards as code) and its browser test's driver. A failed install only
 # skips the browser test (it prints why); it never fails `make test`.
 BI_STAMP := $(VENV)/.bi-installed
@@ -29,10 +36,11 @@ $(BI_STAMP): bi/requirements.txt $(STAMP)
 
 # `python -m cem_cli`, not the `cem` script: the installed script may point at an older entry point.
 # The daily job includes the ml group: the first demo builds the sentiment model (minutes on CPU).
-demo: $(STAMP)
+# CEM_ENGINE=spark make demo adds the Spark extra first.
+demo: $(STAMP) $(if $(filter spark,$(CEM_ENGINE)),$(SPARK_STAMP))
 	$(BIN)/python -m cem_cli demo
 
-test: $(STAMP) $(BI_STAMP)
+test: $(STAMP) $(BI_STAMP) $(SPARK_STAMP)
 	$(BIN)/python -m pytest
 
 # `make bi`: the CX dashboards on http://127.0.0.1:$(BI_PORT) against $(BI_FILE) (run `make demo` first).

@@ -17,6 +17,7 @@ process (dbt) may still set them in its environment.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -34,6 +35,14 @@ DEFAULT_TIMEZONE = "Asia/Shanghai"
 PII_KEY_VAR = f"{PREFIX}PII_KEY"
 MIN_PII_KEY_CHARS = 32
 PII_KEY_HINT = 'python -c "import secrets;print(secrets.token_hex(32))"'
+# The engine (CEM_ENGINE) runs the dbt project, and is the dbt target of the same name (dbt_project/profiles.yml).
+ENGINES = ("duckdb", "spark")
+DEFAULT_SPARK_MASTER = "local[2]"
+# local, local[4], local[*], local[2,3] (retries), or a cluster manager's URL.
+SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|yarn|(spark|k8s|mesos)://\S+")
+# Hadoop file systems a lake may live on; a plain path is a local folder.
+LAKE_SCHEMES = ("file", "s3a", "hdfs", "abfs", "abfss", "gs", "wasb", "wasbs", "dbfs")
+SPARK_EXTRA_HINT = "pip install -e '.[spark]'  (pyspark and dbt-spark; `make test` installs them)"
 MISSING_PII_KEY = (
     f"{PII_KEY_VAR} is not set; production needs a secret key for PII tokens (at least "
     f"{MIN_PII_KEY_CHARS} characters, kept in your secret store and never changed, or every token "
@@ -89,6 +98,29 @@ def _url(name: str, raw: str) -> str:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """Which engine runs the dbt project, and where Spark keeps its tables."""
+
+    name: str = "duckdb"
+    spark_master: str = DEFAULT_SPARK_MASTER
+    lake_dir: str = str(Path(DEFAULT_DATA_DIR) / "lake")  # a local folder, or a Hadoop URI (s3a://, hdfs://)
+
+    @property
+    def is_spark(self) -> bool:
+        return self.name == "spark"
+
+    def dbt_env(self) -> dict[str, str]:
+        """What the dbt profile reads (dbt runs as a child process): the target and the Spark settings."""
+        return {f"{PREFIX}ENGINE": self.name, f"{PREFIX}SPARK_MASTER": self.spark_master,
+                f"{PREFIX}LAKE_DIR": self.lake_uri}
+
+    @property
+    def lake_uri(self) -> str:
+        """The lake as Spark and dbt see it: a URI as given, a local folder made absolute (dbt runs elsewhere)."""
+        return self.lake_dir if "://" in self.lake_dir else str(Path(self.lake_dir).resolve())
+
+
+@dataclass(frozen=True)
 class SourceSettings:
     system: str
     base_url: str
@@ -116,6 +148,7 @@ class Settings:
     bi_path: Path | None = None  # CEM_BI_FILE: the published, read-only DuckDB file for BI tools
     pii_key: str | None = field(default=None, repr=False)  # CEM_PII_KEY; None: the demo key file (not in production)
     warehouse_lock_timeout_s: float = 120.0
+    engine: EngineSettings = field(default_factory=EngineSettings)
 
     @property
     def bi_file(self) -> Path:
@@ -198,7 +231,7 @@ def load_settings(environ=None, *, require_sources: bool = True) -> Settings:
     if bi_path is not None and bi_path.resolve() == warehouse_path.resolve():
         raise ConfigError(f"{PREFIX}BI_FILE must differ from {PREFIX}WAREHOUSE_PATH: BI tools read a separate copy.")
     return Settings(env, data_dir, warehouse_path, timezone, http, sources, bi_path, pii_key,
-                    warehouse_lock_timeout(environ))
+                    warehouse_lock_timeout(environ), engine_settings(environ))
 
 
 # Single settings, for code that needs one of them without the whole Settings (and its checks).
@@ -253,6 +286,56 @@ def warehouse_lock_timeout(environ=None) -> float:
     """``CEM_WAREHOUSE_LOCK_TIMEOUT``, default 120: seconds a writer waits for the warehouse file's lock."""
     environ = os.environ if environ is None else environ
     return _float("WAREHOUSE_LOCK_TIMEOUT", 120.0, environ)
+
+
+def engine_settings(environ=None) -> EngineSettings:
+    """``CEM_ENGINE`` (duckdb, default; or spark), ``CEM_SPARK_MASTER`` (default local[2]) and ``CEM_LAKE_DIR``
+    (default ``<data dir>/lake``; required in production with Spark). DuckDB ignores the Spark settings."""
+    environ = os.environ if environ is None else environ
+    name = (_env("ENGINE", environ) or ENGINES[0]).lower()
+    if name not in ENGINES:
+        raise ConfigError(f"{PREFIX}ENGINE={name!r} is not one of {', '.join(ENGINES)}; leave it unset for the "
+                          "embedded DuckDB engine, or set spark to run the dbt project on Apache Spark.")
+    master = _env("SPARK_MASTER", environ) or DEFAULT_SPARK_MASTER
+    if not SPARK_MASTER.fullmatch(master):
+        raise ConfigError(f"{PREFIX}SPARK_MASTER={master!r} is not a Spark master URL; use local[N] on one "
+                          "machine, or spark://host:7077, yarn or k8s://https://host:443 for a cluster.")
+    lake = _env("LAKE_DIR", environ)
+    if lake is None:
+        if name == "spark" and env_name(environ) == "production":
+            raise ConfigError(f"{PREFIX}LAKE_DIR is not set; production on Spark needs the lake's location, "
+                              f"e.g. {PREFIX}LAKE_DIR=s3a://cem-lake/prod or hdfs://namenode/cem.")
+        lake = str(data_dir_setting(environ) / "lake")
+    elif "://" in lake:
+        scheme = lake.split("://", 1)[0].lower()
+        if scheme not in LAKE_SCHEMES:
+            hint = " (Spark's S3 file system is s3a://)" if scheme in ("s3", "s3n") else ""
+            raise ConfigError(f"{PREFIX}LAKE_DIR={lake!r}: {scheme}:// is not a Hadoop file system Spark can "
+                              f"write tables to{hint}; use one of {', '.join(s + '://' for s in LAKE_SCHEMES)} "
+                              "or a local folder.")
+    return EngineSettings(name, master, lake)
+
+
+def spark_prerequisites() -> None:
+    """Fail with the fix when the Spark engine is chosen but this machine cannot run it."""
+    import importlib.util
+    import shutil
+
+    def importable(module: str) -> bool:
+        try:
+            return importlib.util.find_spec(module) is not None
+        except ModuleNotFoundError:  # a parent package is missing
+            return False
+
+    missing = [name for name, module in (("pyspark", "pyspark"), ("dbt-spark", "dbt.adapters.spark"))
+               if not importable(module)]
+    if missing:
+        raise ConfigError(f"{PREFIX}ENGINE=spark needs {' and '.join(missing)}, which are not installed: "
+                          f"{SPARK_EXTRA_HINT}.")
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and Path(java_home, "bin", "java").exists()) and shutil.which("java") is None:
+        raise ConfigError(f"{PREFIX}ENGINE=spark needs Java 17 (Spark runs on the JVM): install it, e.g. "
+                          "apt-get install openjdk-17-jre-headless, or set JAVA_HOME.")
 
 
 def demo_customers(environ=None) -> int:

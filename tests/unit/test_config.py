@@ -144,3 +144,37 @@ def test_alert_settings(tmp_path):
     assert a.outbox_path == tmp_path / "d" / "alerts_outbox.jsonl"
     with pytest.raises(ConfigError, match="CEM_ALERT_MAX_ATTEMPTS"):
         config.alert_settings({"CEM_ALERT_MAX_ATTEMPTS": "many"})
+
+
+def test_engine_defaults_to_embedded_duckdb(tmp_path):
+    s = load_settings({"CEM_DATA_DIR": str(tmp_path)}, require_sources=False)
+    assert s.engine.name == "duckdb" and not s.engine.is_spark
+    assert s.engine.spark_master == "local[2]"
+    assert s.engine.lake_uri == str((tmp_path / "lake").resolve())
+    assert s.engine.dbt_env()["CEM_ENGINE"] == "duckdb"  # the dbt target of the same name
+
+
+def test_spark_engine_settings():
+    e = config.engine_settings({"CEM_ENGINE": "Spark", "CEM_SPARK_MASTER": "spark://head:7077",
+                                "CEM_LAKE_DIR": "s3a://cem-lake/prod"})
+    assert (e.name, e.spark_master, e.lake_uri) == ("spark", "spark://head:7077", "s3a://cem-lake/prod")
+
+
+@pytest.mark.parametrize("env, variable, hint", [
+    ({"CEM_ENGINE": "snowflake"}, "CEM_ENGINE", "duckdb, spark"),
+    ({"CEM_ENGINE": "spark", "CEM_SPARK_MASTER": "localhost"}, "CEM_SPARK_MASTER", "local[N]"),
+    ({"CEM_ENGINE": "spark", "CEM_LAKE_DIR": "s3://bucket/lake"}, "CEM_LAKE_DIR", "s3a://"),
+    ({"CEM_ENGINE": "spark", "CEM_ENV": "production"}, "CEM_LAKE_DIR", "s3a://cem-lake"),
+])
+def test_engine_errors_name_the_variable(env, variable, hint):
+    with pytest.raises(ConfigError, match=variable) as err:
+        config.engine_settings(env)
+    assert hint in str(err.value)
+
+
+def test_spark_prerequisites_name_the_fix(monkeypatch):
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyspark" else real(name, *a))
+    with pytest.raises(ConfigError, match=r"pyspark.*pip install -e '\.\[spark\]'"):
+        config.spark_prerequisites()
