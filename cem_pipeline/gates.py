@@ -114,12 +114,72 @@ def _masked_id(entity: Entity, masked: dict, raw_id):
     return raw_id
 
 
+@dataclass
+class GatedBatch:
+    """What the gates make of one batch of raw rows: the engine only stores it (DuckDB inserts it in the
+    gate's transaction; Spark writes it from each executor), so both engines gate with this one function."""
+
+    masked: pa.Table  # MASKED_ARROW: the rows that passed, masked
+    quarantined: pa.Table  # QUARANTINE_ARROW: one row per broken rule of each quarantined row
+    warned: pa.Table  # QUARANTINE_ARROW: one row per warning (the row itself passes)
+    per_load: dict[str, list[int]] = field(default_factory=dict)  # load -> [rows in, passed, quarantined]
+    drift: Counter = field(default_factory=Counter)  # (load, unknown field) -> rows
+    rules: Counter = field(default_factory=Counter)
+    warnings: Counter = field(default_factory=Counter)
+    redactions: Counter = field(default_factory=Counter)
+    warned_rows: int = 0
+    preview: list[dict] = field(default_factory=list)
+
+
+def gate_batch(entity: Entity, cols: dict[str, list], tokenizer: Tokenizer, conflicts: set[tuple[str, str]],
+               now: dt.datetime | None = None, preview_rows: int = 0) -> GatedBatch:
+    """Quality, then privacy, for one batch of raw rows (``cols``: the raw columns of MASKED_ARROW, as lists)."""
+    masked_rows = {k: [] for k in MASKED_ARROW.names}
+    bad_rows = {k: [] for k in QUARANTINE_ARROW.names}
+    warn_rows = {k: [] for k in QUARANTINE_ARROW.names}
+    out = GatedBatch(*(pa.table({}),) * 3)  # the tables are set at the end
+    records = [orjson.loads(body) for body in cols["_record"]]
+    errors, warnings = validate_batch(entity, records, now, conflicts)
+    id_role = entity.field(entity.id_field).pii
+    for rid, cur, digest, load, ingested, record, violations, warned in zip(
+            cols["record_id"], cols["source_updated_at"], cols["_record_hash"],
+            cols["_load_id"], cols["_ingested_at"], records, errors, warnings):
+        counts = out.per_load.setdefault(load, [0, 0, 0])
+        counts[0] += 1
+        for name in unknown_fields(entity, record):
+            out.drift[(load, name)] += 1
+        shown_id = tokenizer.token(id_role, rid) if (violations or warned) and rid is not None and id_role else rid
+        for v in warned:
+            out.warnings[v.rule] += 1
+            _append(warn_rows, entity, shown_id, load, digest, v)
+        if warned:
+            out.warned_rows += 1
+        if violations:
+            counts[2] += 1
+            for v in violations:
+                out.rules[v.rule] += 1
+                _append(bad_rows, entity, shown_id, load, digest, v)
+            continue
+        counts[1] += 1
+        masked = mask_record(entity, record, tokenizer, out.redactions)
+        if len(out.preview) < preview_rows:
+            out.preview.append(masked)
+        for key, value in (("record_id", _masked_id(entity, masked, rid)), ("source_updated_at", cur),
+                           ("_record", orjson.dumps(masked).decode()), ("_record_hash", digest),
+                           ("_load_id", load), ("_ingested_at", ingested)):
+            masked_rows[key].append(value)
+    out.masked = pa.table(masked_rows, schema=MASKED_ARROW)
+    out.quarantined = pa.table(bad_rows, schema=QUARANTINE_ARROW)
+    out.warned = pa.table(warn_rows, schema=QUARANTINE_ARROW)
+    return out
+
+
 def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
                 now: dt.datetime | None = None) -> GateResult:
     """Gate every raw load of ``entity`` that has not been gated yet."""
     started = time.perf_counter()
     result = GateResult(entity.name)
-    rules, redactions, drift, warnings_seen = Counter(), Counter(), set(), Counter()
+    rules, redactions, warnings_seen = Counter(), Counter(), Counter()
     raw = schema.raw_table(entity.name)
     with warehouse.connect() as con:
         warehouse.ensure_raw(con, entity)
@@ -143,62 +203,30 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
             conflicts = conflicting_versions(con, entity, pending)
             drift_rows: Counter = Counter()
             for batch in stream:
-                masked_rows = {k: [] for k in MASKED_ARROW.names}
-                bad_rows = {k: [] for k in QUARANTINE_ARROW.names}
-                warn_rows = {k: [] for k in QUARANTINE_ARROW.names}
-                cols = batch.to_pydict()
-                records = [orjson.loads(body) for body in cols["_record"]]
-                errors, warnings = validate_batch(entity, records, now, conflicts)
-                for rid, cur, digest, load, ingested, record, violations, warned in zip(
-                        cols["record_id"], cols["source_updated_at"], cols["_record_hash"],
-                        cols["_load_id"], cols["_ingested_at"], records, errors, warnings):
-                    counts = per_load[load]
-                    counts[0] += 1
-                    for name in unknown_fields(entity, record):
-                        drift_rows[(load, name)] += 1
-                    shown_id = rid
-                    if (violations or warned) and rid is not None and entity.field(entity.id_field).pii:
-                        shown_id = tokenizer.token(entity.field(entity.id_field).pii, rid)
-                    for v in warned:
-                        warnings_seen[v.rule] += 1
-                        _append(warn_rows, entity, shown_id, load, digest, v)
-                    if warned:
-                        result.warned_rows += 1
-                    if violations:
-                        counts[2] += 1
-                        for v in violations:
-                            rules[v.rule] += 1
-                            _append(bad_rows, entity, shown_id, load, digest, v)
-                        continue
-                    counts[1] += 1
-                    masked = mask_record(entity, record, tokenizer, redactions)
-                    if len(result.preview) < PREVIEW_ROWS:
-                        result.preview.append(masked)
-                    for key, value in (("record_id", _masked_id(entity, masked, rid)), ("source_updated_at", cur),
-                                       ("_record", orjson.dumps(masked).decode()), ("_record_hash", digest),
-                                       ("_load_id", load), ("_ingested_at", ingested)):
-                        masked_rows[key].append(value)
+                gated = gate_batch(entity, batch.to_pydict(), tokenizer, conflicts, now,
+                                   PREVIEW_ROWS - len(result.preview))
+                for load, counts in gated.per_load.items():
+                    per_load[load] = [a + b for a, b in zip(per_load[load], counts)]
+                drift_rows.update(gated.drift)
+                rules.update(gated.rules)
+                warnings_seen.update(gated.warnings)
+                redactions.update(gated.redactions)
+                result.warned_rows += gated.warned_rows
+                result.preview.extend(gated.preview)
                 gated_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-                if masked_rows["_record"]:
-                    con.register("masked_batch", pa.table(masked_rows, schema=MASKED_ARROW))
+                if gated.masked.num_rows:
+                    con.register("masked_batch", gated.masked)
                     con.execute(f"INSERT INTO {schema.masked_table(entity.name)} "
                                 f"SELECT *, ?::TIMESTAMP FROM masked_batch", [gated_at])
                     con.unregister("masked_batch")
-                if bad_rows["rule"]:
-                    con.register("bad_batch", pa.table(bad_rows, schema=QUARANTINE_ARROW))
-                    con.execute(f"INSERT INTO {schema.QUARANTINE_TABLE} SELECT ?, record_id, _load_id, "
-                                f"_record_hash, rule, field, value_masked, ?::TIMESTAMP FROM bad_batch",
-                                [entity.name, gated_at])
-                    con.unregister("bad_batch")
-                if warn_rows["rule"]:
-                    con.register("warn_batch", pa.table(warn_rows, schema=QUARANTINE_ARROW))
-                    con.execute(f"INSERT INTO {WARNINGS_TABLE} SELECT ?, record_id, _load_id, "
-                                f"_record_hash, rule, field, value_masked, ?::TIMESTAMP FROM warn_batch",
-                                [entity.name, gated_at])
-                    con.unregister("warn_batch")
+                for table, rows in ((schema.QUARANTINE_TABLE, gated.quarantined), (WARNINGS_TABLE, gated.warned)):
+                    if rows.num_rows:
+                        con.register("gated_batch", rows)
+                        con.execute(f"INSERT INTO {table} SELECT ?, record_id, _load_id, _record_hash, rule, "
+                                    f"field, value_masked, ?::TIMESTAMP FROM gated_batch", [entity.name, gated_at])
+                        con.unregister("gated_batch")
             gated_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
             for (load, name), n in sorted(drift_rows.items()):
-                drift.add(name)
                 con.execute(f"INSERT INTO {DRIFT_TABLE} VALUES (?, ?, ?, ?, ?)", [entity.name, load, name, n, gated_at])
             for load, (rows_in, passed, quarantined) in per_load.items():
                 drift_text = ",".join(sorted(n for (ld, n) in drift_rows if ld == load)) or None
@@ -217,6 +245,6 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
     result.rules = dict(rules)
     result.warnings = dict(warnings_seen)
     result.redactions = dict(redactions)
-    result.unknown_fields = sorted(drift)
+    result.unknown_fields = sorted({name for (_, name) in drift_rows})
     result.duration_s = round(time.perf_counter() - started, 3)
     return result

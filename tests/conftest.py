@@ -81,3 +81,13 @@ def settings_for():
 def env_for():
     """``env_for(sim, tmp_path, **overrides)`` -> the CEM_* environment as a dict (for subprocesses)."""
     return sim_env
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """The test run's one SparkSession (tests/support/spark.py); skipped without pyspark or Java."""
+    from tests.support.spark import start_spark
+
+    session = start_spark(tmp_path_factory.mktemp("spark"))
+    yield session
+    session.stop()

@@ -1,0 +1,348 @@
+"""The Spark engine's storage: raw landing, the load ledger as commit log, and the gates, on Parquet in a lake.
+
+``CEM_ENGINE=spark`` keeps every table in ``CEM_LAKE_DIR`` (a local folder, or any Hadoop URI: ``s3a://``,
+``hdfs://``), one folder per table, partitioned by load:
+
+- ``raw/<entity>/_load_id=<id>/``: each load its own partition (readable PII; only the gates read it);
+- ``raw/load_ledger/``: one row per ledger event, ``started`` then ``committed`` (or ``abandoned``);
+- ``masked/<entity>/_load_id=<id>/`` and ``quarantine/<table>/entity=<e>/_load_id=<id>/``: the gates' output;
+- ``quarantine/gate_ledger/``: one row per gated load.
+
+There are no transactions across files, so the ledgers are the commit log: a raw partition counts only once
+its load's ``committed`` row exists, a gate's output only once the gate ledger names the load. A load that
+crashes leaves a ``started`` row and maybe part of its partition; the next load marks it ``abandoned`` and
+deletes what it left, then starts again from the last committed cursor: nothing lost, nothing doubled. A gate
+that crashes is rerun over the same loads and overwrites their partitions (dynamic partition overwrite).
+
+The domain work is the same functions as on DuckDB: pages become Arrow tables with ``ingest.page_to_arrow``,
+and each executor applies ``gates.gate_batch`` to its Arrow batches (``mapInArrow``). Only storage is here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from typing import Callable
+
+import pyarrow as pa
+
+from cem_pipeline import schema
+from cem_pipeline.config import EngineSettings
+from cem_pipeline.gates import MASKED_ARROW, QUARANTINE_ARROW, GateResult, gate_batch
+from cem_pipeline.ingest import LoadResult, page_to_arrow
+from cem_pipeline.privacy import Tokenizer
+from cem_pipeline.sources.catalog import Entity
+from cem_pipeline.sources.client import Page, SourceClient
+from cem_pipeline.timestamps import parse_source_ts
+
+# Session settings for one machine; a cluster's spark-defaults.conf (or spark-submit --conf) wins over them.
+SPARK_CONF = {
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    "spark.sql.shuffle.partitions": "2",
+    "spark.sql.session.timeZone": "UTC",  # naive timestamps are UTC everywhere in the pipeline
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",  # a rerun replaces its own loads' partitions only
+    "spark.driver.memory": "1g",
+}
+# Pages a load buffers on the driver before it writes them to its landing folder.
+FLUSH_ROWS = 50_000
+
+LEDGER_ARROW = pa.schema([
+    ("load_id", pa.string()), ("entity", pa.string()), ("system", pa.string()), ("status", pa.string()),
+    ("cursor_from", pa.string()), ("cursor_to", pa.string()), ("pages", pa.int32()),
+    ("records_served", pa.int64()), ("rows_written", pa.int64()), ("duplicates_skipped", pa.int64()),
+    ("started_at", pa.timestamp("us")), ("finished_at", pa.timestamp("us")), ("event_at", pa.timestamp("us")),
+])
+GATE_LEDGER_ARROW = pa.schema([
+    ("entity", pa.string()), ("load_id", pa.string()), ("rows_in", pa.int64()), ("passed", pa.int64()),
+    ("quarantined", pa.int64()), ("unknown_fields", pa.string()), ("gated_at", pa.timestamp("us")),
+])
+# What one executor hands back per Arrow batch: every output of gate_batch, tagged by `kind`
+# (masked | quarantined | warned | drift | count | redaction), in one schema.
+GATE_OUT = pa.schema([
+    ("kind", pa.string()), *[(f.name, f.type) for f in MASKED_ARROW if f.name != "_load_id"],
+    ("_load_id", pa.string()), ("rule", pa.string()), ("field", pa.string()), ("value_masked", pa.string()),
+    ("rows_in", pa.int64()), ("passed", pa.int64()), ("quarantined", pa.int64()), ("n", pa.int64()),
+])
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def spark_session(engine: EngineSettings, app_name: str = "cem-pipeline", conf: dict | None = None,
+                  hive: bool = False):
+    """The process's SparkSession (created once; later calls get the same one, whatever they ask).
+    ``hive``: a Hive metastore catalog, as dbt-spark's session method uses (when dbt runs in this process)."""
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.master(engine.spark_master).appName(app_name)
+    if engine.spark_master.startswith("local"):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # no name lookup of this host for a local run
+        # Python workers run this interpreter (the venv with cem_pipeline); on a cluster the executors' image has it.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    for key, value in {**SPARK_CONF, **(conf or {})}.items():
+        builder = builder.config(key, value)
+    return (builder.enableHiveSupport() if hive else builder).getOrCreate()
+
+
+class Lake:
+    """The lake's tables, read and written through one SparkSession."""
+
+    def __init__(self, spark, root: str):
+        self.spark = spark
+        self.root = root.rstrip("/")
+
+    # --- paths and files ------------------------------------------------------------------------------
+
+    def table_path(self, qualified: str) -> str:
+        """``raw.crm_orders`` -> ``<root>/raw/crm_orders`` (the names of cem_pipeline.schema)."""
+        return f"{self.root}/{qualified.replace('.', '/')}"
+
+    def _fs(self, path: str):
+        jvm = self.spark.sparkContext._jvm
+        hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
+        return hadoop_path.getFileSystem(self.spark.sparkContext._jsc.hadoopConfiguration()), hadoop_path
+
+    def exists(self, path: str) -> bool:
+        fs, p = self._fs(path)
+        return fs.exists(p)
+
+    def delete(self, path: str) -> None:
+        fs, p = self._fs(path)
+        if fs.exists(p):
+            fs.delete(p, True)
+
+    def read(self, qualified: str, arrow_schema: pa.Schema | None = None):
+        """The table as a DataFrame; an empty one of ``arrow_schema`` when nothing was written yet."""
+        path = self.table_path(qualified)
+        if self.exists(path):
+            return self.spark.read.parquet(path)
+        if arrow_schema is None:
+            raise FileNotFoundError(f"no table {qualified} in the lake at {path}")
+        return self.spark.createDataFrame(arrow_schema.empty_table())
+
+    def _append_rows(self, qualified: str, rows: list[dict], arrow_schema: pa.Schema) -> None:
+        df = self.spark.createDataFrame(pa.Table.from_pylist(rows, schema=arrow_schema))
+        df.coalesce(1).write.mode("append").parquet(self.table_path(qualified))
+
+    # --- the load ledger --------------------------------------------------------------------------------
+
+    def ledger(self, entity: str | None = None):
+        """The load ledger, one row per load in its latest status (a pandas DataFrame, newest first)."""
+        events = self.read(schema.LOAD_LEDGER, LEDGER_ARROW)
+        if entity:
+            events = events.where(events.entity == entity)
+        df = events.toPandas()
+        df = df.sort_values("event_at").drop_duplicates("load_id", keep="last")
+        return df.drop(columns="event_at").sort_values("started_at", ascending=False).reset_index(drop=True)
+
+    def committed_loads(self, entity: str) -> list[str]:
+        led = self.ledger(entity)
+        return sorted(led.load_id[led.status == "committed"])
+
+    def _ledger_event(self, row: dict) -> None:
+        self._append_rows(schema.LOAD_LEDGER, [{**row, "event_at": _utcnow()}], LEDGER_ARROW)
+
+    # --- raw landing --------------------------------------------------------------------------------------
+
+    def _landing_path(self, entity: Entity, load_id: str) -> str:
+        return f"{self.table_path(schema.raw_table(entity.name))}_landing/{load_id}"
+
+    def _abandon_started(self, entity: Entity) -> None:
+        """Mark the loads a crash left ``started`` as abandoned and delete what they wrote."""
+        led = self.ledger(entity.name)
+        raw = self.table_path(schema.raw_table(entity.name))
+        stale = led[led.status == "started"]
+        for row in stale.astype(object).where(stale.notna(), None).to_dict("records"):
+            self.delete(self._landing_path(entity, row["load_id"]))
+            self.delete(f"{raw}/_load_id={row['load_id']}")
+            self._ledger_event({**row, "status": "abandoned", "finished_at": _utcnow()})
+
+    def land(self, client: SourceClient, entity: Entity, on_page: Callable[[Page], None] | None = None,
+             flush_rows: int = FLUSH_ROWS) -> LoadResult:
+        """Pull every change of ``entity`` since the last committed cursor into its own raw partition."""
+        from pyspark.sql import Window, functions as F
+
+        started = time.perf_counter()
+        load_id = f"{entity.name}-{_utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        self._abandon_started(entity)
+        led = self.ledger(entity.name)
+        done = led[led.status == "committed"].sort_values(["finished_at", "load_id"])
+        cursor_from = done.cursor_to.iloc[-1] if len(done) else None
+        row = {"load_id": load_id, "entity": entity.name, "system": entity.system, "status": "started",
+               "cursor_from": cursor_from, "started_at": _utcnow()}
+        self._ledger_event(row)
+
+        landing = self._landing_path(entity, load_id)
+        served, pages, best, best_text, buffered = 0, 0, None, None, []
+
+        def flush():
+            if buffered:
+                self.spark.createDataFrame(pa.concat_tables(buffered)).write.mode("append").parquet(landing)
+                buffered.clear()
+
+        for page in client.pages(entity, updated_since=cursor_from):
+            batch, page_best, page_best_text = page_to_arrow(page, entity)
+            buffered.append(batch)
+            served += batch.num_rows
+            pages += 1
+            if page_best is not None and (best is None or page_best > best):
+                best, best_text = page_best, page_best_text
+            if sum(t.num_rows for t in buffered) >= flush_rows:
+                flush()
+            if on_page:
+                on_page(page)
+        flush()
+
+        # The versions raw has not seen: first of each content hash in this load, not in a committed load.
+        raw = self.table_path(schema.raw_table(entity.name))
+        written = 0
+        if self.exists(landing):
+            landed = self.spark.read.parquet(landing)
+            first = Window.partitionBy("_record_hash").orderBy("_page_no", "_row_no")
+            new = landed.withColumn("_k", F.row_number().over(first)).where("_k = 1").drop("_k")
+            committed = self.committed_loads(entity.name)
+            if committed and self.exists(raw):
+                seen = (self.spark.read.parquet(raw).where(F.col("_load_id").isin(committed))
+                        .select("_record_hash", "source_updated_at").alias("seen"))
+                new = new.alias("new").join(seen, [F.col("new._record_hash") == F.col("seen._record_hash"),
+                                                   F.col("new.source_updated_at").eqNullSafe(
+                                                       F.col("seen.source_updated_at"))], "left_anti")
+            new = (new.withColumn("_ingested_at", F.lit(_utcnow()))
+                   .withColumn("_load_id", F.lit(load_id)).cache())
+            written = new.count()
+            if written:
+                new.write.mode("overwrite").partitionBy("_load_id").parquet(raw)
+            new.unpersist()
+        cursor_to = best_text if best_text is not None else cursor_from
+        if cursor_from is not None and best is not None and parse_source_ts(cursor_from) > best:
+            cursor_to = cursor_from  # never move the watermark backwards
+        # The commit: from this row on the partition is part of raw.
+        self._ledger_event({**row, "status": "committed", "cursor_to": cursor_to, "pages": pages,
+                            "records_served": served, "rows_written": written,
+                            "duplicates_skipped": served - written, "finished_at": _utcnow()})
+        self.delete(landing)
+        return LoadResult(entity.name, load_id, cursor_from, cursor_to, pages, served, written, served - written,
+                          client.unparsable_pages, round(time.perf_counter() - started, 3))
+
+    def raw_rows(self, entity: str):
+        """The committed rows of raw.<entity> (what the gates and the tests may read)."""
+        committed = self.committed_loads(entity)
+        path = self.table_path(schema.raw_table(entity))
+        if not committed or not self.exists(path):
+            return None
+        from pyspark.sql import functions as F
+
+        return self.spark.read.parquet(path).where(F.col("_load_id").isin(committed))
+
+    # --- the gates ---------------------------------------------------------------------------------------
+
+    def gated_loads(self, entity: str) -> set[str]:
+        gl = self.read(schema.GATE_LEDGER, GATE_LEDGER_ARROW)
+        return {r.load_id for r in gl.where(gl.entity == entity).select("load_id").collect()}
+
+    def gate(self, entity: Entity, pii_key: str, now: dt.datetime | None = None) -> GateResult:
+        """Gate every committed raw load of ``entity`` not gated yet, on the executors (``mapInArrow``)."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        started = time.perf_counter()
+        result = GateResult(entity.name)
+        pending = sorted(set(self.committed_loads(entity.name)) - self.gated_loads(entity.name))
+        raw = self.raw_rows(entity.name)
+        if not pending or raw is None:
+            result.duration_s = round(time.perf_counter() - started, 3)
+            return result
+        rows = raw.where(F.col("_load_id").isin(pending))
+        # Same (id, cursor) with two contents anywhere in raw, among the pending loads' keys (as on DuckDB).
+        keys = rows.select("record_id", "source_updated_at").where("record_id is not null and "
+                                                                   "source_updated_at is not null").distinct()
+        conflicts = {(r.record_id, r.source_updated_at) for r in
+                     raw.join(keys, ["record_id", "source_updated_at"])
+                        .groupBy("record_id", "source_updated_at")
+                        .agg(F.countDistinct("_record_hash").alias("n")).where("n > 1").collect()}
+        out = (rows.orderBy("_load_id", "_page_no", "_row_no")
+               .select("record_id", "source_updated_at", "_record", "_record_hash", "_load_id", "_ingested_at")
+               .mapInArrow(_gate_batches(entity, pii_key, conflicts, now), from_arrow_schema(GATE_OUT))
+               .persist())  # each output below reads it: gate every row once
+        kinds = {r.kind for r in out.select("kind").distinct().collect()}
+        gated_at = F.lit(_utcnow())
+        # Only non-empty outputs are written (an empty write leaves a folder no reader can infer a schema from).
+        if "masked" in kinds:
+            (out.where("kind = 'masked'").select(*MASKED_ARROW.names).withColumn("_gated_at", gated_at)
+             .write.mode("overwrite").partitionBy("_load_id")
+             .parquet(self.table_path(schema.masked_table(entity.name))))
+        for kind, table, stamp in (("quarantined", schema.QUARANTINE_TABLE, "quarantined_at"),
+                                   ("warned", schema.WARNINGS_TABLE, "observed_at")):
+            if kind in kinds:
+                (out.where(F.col("kind") == kind)
+                 .select(F.lit(entity.name).alias("entity"), *QUARANTINE_ARROW.names).withColumn(stamp, gated_at)
+                 .write.mode("overwrite").partitionBy("entity", "_load_id").parquet(self.table_path(table)))
+        drift = (out.where("kind = 'drift'").groupBy("_load_id", "field").agg(F.sum("n").alias("rows"))
+                 .collect())
+        if drift:
+            (self.spark.createDataFrame([(entity.name, d._load_id, d.field, int(d.rows)) for d in drift],
+                                        "entity string, _load_id string, field string, rows bigint")
+             .withColumn("observed_at", gated_at)
+             .write.mode("overwrite").partitionBy("entity", "_load_id").parquet(self.table_path(schema.DRIFT_TABLE)))
+        counts = {r._load_id: r for r in out.where("kind = 'count'").groupBy("_load_id")
+                  .agg(*(F.sum(c).alias(c) for c in ("rows_in", "passed", "quarantined"))).collect()}
+        tallies = out.where("kind in ('quarantined', 'warned', 'redaction')").groupBy("kind", "rule") \
+            .agg(F.sum("n").alias("n")).collect()
+        out.unpersist()
+        drift_by_load: dict[str, list[str]] = {}
+        for d in drift:
+            drift_by_load.setdefault(d._load_id, []).append(d.field)
+        ledger = []
+        for load in pending:  # empty loads too: each committed load gets its gate-ledger row
+            c = counts.get(load)
+            rows_in, passed, quarantined = (int(c.rows_in), int(c.passed), int(c.quarantined)) if c else (0, 0, 0)
+            ledger.append({"entity": entity.name, "load_id": load, "rows_in": rows_in, "passed": passed,
+                           "quarantined": quarantined, "unknown_fields": ",".join(sorted(drift_by_load.get(load, [])))
+                           or None, "gated_at": _utcnow()})
+            result.rows_in += rows_in
+            result.passed += passed
+            result.quarantined += quarantined
+        self._append_rows(schema.GATE_LEDGER, ledger, GATE_LEDGER_ARROW)  # the gate's commit
+        result.loads = pending
+        by_kind: dict[str, Counter] = {"quarantined": Counter(), "warned": Counter(), "redaction": Counter()}
+        for t in tallies:
+            by_kind[t.kind][t.rule] += int(t.n)
+        result.rules, result.warnings, result.redactions = (dict(by_kind[k]) for k in by_kind)
+        result.unknown_fields = sorted({d.field for d in drift})
+        result.duration_s = round(time.perf_counter() - started, 3)
+        return result
+
+
+_TOKENIZERS: dict[str, Tokenizer] = {}
+
+
+def _gate_batches(entity: Entity, pii_key: str, conflicts: set, now: dt.datetime | None):
+    """The function each executor runs over its Arrow batches: ``gate_batch``, its outputs tagged by kind."""
+
+    def run(batches):
+        # One tokenizer per Python worker (its HMAC state does not pickle; its cache pays off across batches).
+        tokenizer = _TOKENIZERS.setdefault(pii_key, Tokenizer(pii_key))
+        for batch in batches:
+            g = gate_batch(entity, batch.to_pydict(), tokenizer, conflicts, now)
+            parts = [_tag("masked", g.masked.to_pylist()),
+                     _tag("quarantined", [{**r, "n": 1} for r in g.quarantined.to_pylist()]),
+                     _tag("warned", [{**r, "n": 1} for r in g.warned.to_pylist()]),
+                     _tag("drift", [{"_load_id": ld, "field": f, "n": n} for (ld, f), n in g.drift.items()]),
+                     _tag("count", [{"_load_id": ld, "rows_in": c[0], "passed": c[1], "quarantined": c[2]}
+                                    for ld, c in g.per_load.items()]),
+                     _tag("redaction", [{"rule": k, "n": n} for k, n in g.redactions.items()])]  # rule: the counter
+            for part in parts:
+                if part:
+                    yield from pa.Table.from_pylist(part, schema=GATE_OUT).to_batches()
+
+    return run
+
+
+def _tag(kind: str, rows: list[dict]) -> list[dict]:
+    return [{**r, "kind": kind} for r in rows]
