@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
-from cem_pipeline.identity import assign_keys, record_keys, resolve  # noqa: E402
+from tests.support.identity_reference import assign_keys, record_keys, resolve  # noqa: E402
 from cem_pipeline.privacy import Tokenizer  # noqa: E402
 from cem_pipeline.simulator.world import World  # noqa: E402
 

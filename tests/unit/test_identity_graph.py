@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cem_pipeline.identity import assign_keys, record_keys as py_record_keys, resolve
+from tests.support.identity_reference import assign_keys, record_keys as py_record_keys, resolve
 from cem_pipeline.simulator import names as V
 
 
