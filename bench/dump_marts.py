@@ -19,18 +19,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-# Columns that differ between two runs of the same code on the same seed: wall-clock times (when a row was
-# written or a load ran, never a fact about the data) and the arbitrary label the graph solver gives each
-# connected component (customer_key, not the label, is what identity promises to keep).
-VOLATILE = {"_load_id", "_ingested_at", "assigned_at", "generated_at", "scored_at", "component"}
-# Floats are compared to this relative tolerance: a sum in another order differs in the last bits.
-RTOL = 1e-9
+from tests.support.tables import VOLATILE, difference  # noqa: E402  (the compare rules, shared with the Spark test)
+
 SCHEMAS = ("staging", "intermediate", "marts", "ml")
 
 
@@ -66,31 +61,6 @@ def dump(out: Path, seed: int, customers: int, hours: int, model: str | None = N
     print(f"dumped {len(tables)} tables to {out}")
 
 
-def _canonical(table: "pd.DataFrame") -> "pd.DataFrame":
-    """Without the volatile columns, rows in one order (a dump made before VOLATILE grew still compares)."""
-    table = table.drop(columns=[c for c in table.columns if c in VOLATILE])
-    return table.sort_values(list(table.columns), kind="stable").reset_index(drop=True)
-
-
-def _difference(a: "pd.DataFrame", b: "pd.DataFrame") -> str | None:
-    """None when the two dumps hold the same rows (floats to RTOL), else what differs."""
-    a, b = (_canonical(t) for t in (a, b))
-    if list(a.columns) != list(b.columns):
-        return f"columns {list(a.columns)} vs {list(b.columns)}"
-    if len(a) != len(b):
-        return f"{len(a)} vs {len(b)} rows"
-    cols = []
-    for c in a.columns:
-        x, y = a[c], b[c]
-        if pd.api.types.is_float_dtype(x) and pd.api.types.is_float_dtype(y):
-            same = np.isclose(x, y, rtol=RTOL, atol=1e-12, equal_nan=True).all()
-        else:
-            same = x.astype(str).equals(y.astype(str))
-        if not same:
-            cols.append(c)
-    return f"values differ in {cols}" if cols else None
-
-
 def compare(before: Path, after: Path) -> int:
     names_before = {p.name for p in before.glob("*.csv")}
     names_after = {p.name for p in after.glob("*.csv")}
@@ -102,7 +72,7 @@ def compare(before: Path, after: Path) -> int:
         print(f"only after:  {name}")
     same = 0
     for name in sorted(names_before & names_after):
-        problem = _difference(pd.read_csv(before / name), pd.read_csv(after / name))
+        problem = difference(pd.read_csv(before / name), pd.read_csv(after / name))
         if problem:
             bad += 1
             print(f"differs:     {name}: {problem}")

@@ -1,45 +1,59 @@
 {# Experience-metric helpers for the metric marts (DESIGN.md §4). #}
 
+{# Every share and mean below is double arithmetic (cast(k as double) / n, z^2 cast once): a decimal literal
+   such as 1.0 would make Spark divide in decimals, rounded at another digit than DuckDB's doubles. #}
+
 {# CSAT: share of 4-5 answers; 95% Wilson score interval (z = 1.96) for a share p = k / n. #}
 {% macro wilson_low(k, n, z=1.96) -%}
-    round((({{ k }} * 1.0 / {{ n }}) + {{ z }} * {{ z }} / (2.0 * {{ n }})
-        - {{ z }} * sqrt(({{ k }} * 1.0 / {{ n }}) * (1 - {{ k }} * 1.0 / {{ n }}) / {{ n }} + {{ z }} * {{ z }} / (4.0 * {{ n }} * {{ n }})))
-        / (1 + {{ z }} * {{ z }} / {{ n }}), 6)
+    {%- set p = '(cast(' ~ k ~ ' as double) / ' ~ n ~ ')' -%}
+    {%- set zz = 'cast(' ~ z ~ ' * ' ~ z ~ ' as double)' -%}
+    {%- set bound -%}
+        ({{ p }} + {{ zz }} / (2 * {{ n }})
+            - cast({{ z }} as double) * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ zz }} / (4 * {{ n }} * {{ n }})))
+        / (1 + {{ zz }} / {{ n }})
+    {%- endset %}
+    {{ round_float(bound, 6) }}
 {%- endmacro %}
 
 {% macro wilson_high(k, n, z=1.96) -%}
-    round((({{ k }} * 1.0 / {{ n }}) + {{ z }} * {{ z }} / (2.0 * {{ n }})
-        + {{ z }} * sqrt(({{ k }} * 1.0 / {{ n }}) * (1 - {{ k }} * 1.0 / {{ n }}) / {{ n }} + {{ z }} * {{ z }} / (4.0 * {{ n }} * {{ n }})))
-        / (1 + {{ z }} * {{ z }} / {{ n }}), 6)
+    {%- set p = '(cast(' ~ k ~ ' as double) / ' ~ n ~ ')' -%}
+    {%- set zz = 'cast(' ~ z ~ ' * ' ~ z ~ ' as double)' -%}
+    {%- set bound -%}
+        ({{ p }} + {{ zz }} / (2 * {{ n }})
+            + cast({{ z }} as double) * sqrt({{ p }} * (1 - {{ p }}) / {{ n }} + {{ zz }} / (4 * {{ n }} * {{ n }})))
+        / (1 + {{ zz }} / {{ n }})
+    {%- endset %}
+    {{ round_float(bound, 6) }}
 {%- endmacro %}
 
 {# Normal-approximation 95% margin of error of a share p = k / n. #}
 {% macro share_margin_of_error(k, n, z=1.96) -%}
-    round({{ z }} * sqrt(({{ k }} * 1.0 / {{ n }}) * (1 - {{ k }} * 1.0 / {{ n }}) / {{ n }}), 6)
+    {%- set p = '(cast(' ~ k ~ ' as double) / ' ~ n ~ ')' -%}
+    {{ round_float('cast(' ~ z ~ ' as double) * sqrt(' ~ p ~ ' * (1 - ' ~ p ~ ') / ' ~ n ~ ')', 6) }}
 {%- endmacro %}
 
 {# A share k / n (CSAT = satisfied / n, share negative = negative / judged); null when n = 0. #}
 {% macro share(k, n) -%}
-    round({{ k }} * 1.0 / nullif({{ n }}, 0), 6)
+    {{ round_float('cast(' ~ k ~ ' as double) / nullif(' ~ n ~ ', 0)', 6) }}
 {%- endmacro %}
 
 {# CES: normal-approximation 95% margin of error and interval of a mean (null for n = 1: no sd). #}
 {% macro mean_margin_of_error(sd, n, z=1.96) -%}
-    round({{ z }} * {{ sd }} / sqrt({{ n }}), 6)
+    {{ round_float('cast(' ~ z ~ ' as double) * ' ~ sd ~ ' / sqrt(' ~ n ~ ')', 6) }}
 {%- endmacro %}
 {% macro mean_ci_low(mean, sd, n, z=1.96) -%}
-    round({{ mean }} - {{ z }} * {{ sd }} / sqrt({{ n }}), 6)
+    {{ round_float(mean ~ ' - cast(' ~ z ~ ' as double) * ' ~ sd ~ ' / sqrt(' ~ n ~ ')', 6) }}
 {%- endmacro %}
 {% macro mean_ci_high(mean, sd, n, z=1.96) -%}
-    round({{ mean }} + {{ z }} * {{ sd }} / sqrt({{ n }}), 6)
+    {{ round_float(mean ~ ' + cast(' ~ z ~ ' as double) * ' ~ sd ~ ' / sqrt(' ~ n ~ ')', 6) }}
 {%- endmacro %}
 
 {# NPS 95% confidence interval, clipped to [-100, 100]. #}
 {% macro nps_ci_low(promoters, detractors, n) -%}
-    round(greatest(-100.0, {{ nps(promoters, detractors, n) }} - {{ nps_margin_of_error(promoters, detractors, n) }}), 4)
+    {{ round_float('greatest(-100.0, ' ~ nps(promoters, detractors, n) ~ ' - ' ~ nps_margin_of_error(promoters, detractors, n) ~ ')', 4) }}
 {%- endmacro %}
 {% macro nps_ci_high(promoters, detractors, n) -%}
-    round(least(100.0, {{ nps(promoters, detractors, n) }} + {{ nps_margin_of_error(promoters, detractors, n) }}), 4)
+    {{ round_float('least(100.0, ' ~ nps(promoters, detractors, n) ~ ' + ' ~ nps_margin_of_error(promoters, detractors, n) ~ ')', 4) }}
 {%- endmacro %}
 
 {#
@@ -49,8 +63,23 @@
   safety net. Late answers, corrections (v2 scores) and new records all change their day's
   fingerprint, so the increment equals a full rebuild. The daily job runs dbt with --full-refresh.
 #}
+{# The config of a mart incremental by day: the changed days' rows replace those days' rows. DuckDB deletes
+   and inserts by feedback_day. On Spark (Parquet tables) append would ignore the key and merge needs Delta or
+   Iceberg: the mart is partitioned by feedback_day and the changed days' partitions are overwritten (so
+   feedback_day is the table's last column there). #}
+{% macro incremental_by_day() -%}{{ return(adapter.dispatch('incremental_by_day', 'cem')()) }}{%- endmacro %}
+{% macro duckdb__incremental_by_day() -%}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'delete+insert', 'unique_key': 'feedback_day',
+               'on_schema_change': 'sync_all_columns'}) }}
+{%- endmacro %}
+{% macro spark__incremental_by_day() -%}
+    {#- Parquet tables can add columns, not drop them: a removed column needs --full-refresh -#}
+    {{ return({'materialized': 'incremental', 'incremental_strategy': 'insert_overwrite', 'partition_by': ['feedback_day'],
+               'file_format': 'parquet', 'on_schema_change': 'append_new_columns'}) }}
+{%- endmacro %}
+
 {% macro day_fingerprint(input_cte, hash_columns) -%}
-    select feedback_day, count(*) as _day_records, sum(hash({{ hash_columns | join(', ') }})) as _day_hash
+    select feedback_day, count(*) as _day_records, sum({{ row_hash(hash_columns) }}) as _day_hash
     from {{ input_cte }}
     group by feedback_day
 {%- endmacro %}
@@ -118,8 +147,8 @@ select
     case when csat_n > 0 then {{ wilson_high('satisfied', 'csat_n') }} end as csat_ci_high,
     csat_n < {{ var('small_n_threshold') }} as csat_small_n,
     ces_n,
-    round(ces, 6) as ces,
-    round(ces_sd, 6) as ces_sd,
+    {{ round_float('ces', 6) }} as ces,
+    {{ round_float('ces_sd', 6) }} as ces_sd,
     {{ mean_margin_of_error('ces_sd', 'ces_n') }} as ces_margin_of_error,
     {{ mean_ci_low('ces', 'ces_sd', 'ces_n') }} as ces_ci_low,
     {{ mean_ci_high('ces', 'ces_sd', 'ces_n') }} as ces_ci_high,

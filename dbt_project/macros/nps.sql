@@ -1,14 +1,14 @@
-{# NPS and its 95% margin of error (DESIGN.md §4), from promoter / detractor counts and n. #}
+{# NPS and its 95% margin of error (DESIGN.md §4), from promoter / detractor counts and n; in doubles on every
+   engine (see macros/cx_metrics.sql). #}
 {% macro nps(promoters, detractors, n) -%}
-    round(100.0 * ({{ promoters }} - {{ detractors }}) / nullif({{ n }}, 0), 4)
+    {{ round_float('100 * cast(' ~ promoters ~ ' - ' ~ detractors ~ ' as double) / nullif(' ~ n ~ ', 0)', 4) }}
 {%- endmacro %}
 
 {% macro nps_margin_of_error(promoters, detractors, n) -%}
-    round(1.96 * 100.0 * sqrt(
-        (
-            ({{ promoters }} * 1.0 / {{ n }}) * (1 - {{ promoters }} * 1.0 / {{ n }})
-            + ({{ detractors }} * 1.0 / {{ n }}) * (1 - {{ detractors }} * 1.0 / {{ n }})
-            + 2 * ({{ promoters }} * 1.0 / {{ n }}) * ({{ detractors }} * 1.0 / {{ n }})
-        ) / {{ n }}
-    ), 4)
+    {%- set pp = '(cast(' ~ promoters ~ ' as double) / ' ~ n ~ ')' -%}
+    {%- set pd = '(cast(' ~ detractors ~ ' as double) / ' ~ n ~ ')' -%}
+    {%- set moe -%}
+        1.96 * 100.0 * sqrt(({{ pp }} * (1 - {{ pp }}) + {{ pd }} * (1 - {{ pd }}) + 2 * {{ pp }} * {{ pd }}) / {{ n }})
+    {%- endset %}
+    {{ round_float(moe, 4) }}
 {%- endmacro %}

@@ -116,7 +116,7 @@ def test_reads_the_texts_view_and_nothing_before_dbt_built_it(con):
 
 def test_table_definitions_match_the_dbt_macro(con):
     sql = (REPO / "dbt_project" / "macros" / "ml_tables.sql").read_text()
-    body = sql.split("{% macro create_ml_tables() -%}")[1].split("{%- endmacro %}")[0]
+    body = sql.split("{% macro ml_tables_ddl() -%}")[1].split("{%- endmacro %}")[0]
     con.execute(body)
     for table, cols in schema.ML_TABLES.items():
         s, t = table.split(".")

@@ -44,13 +44,13 @@ hits as (
 tiers as (
     {% if record_keys is not none %}
     select k.customer_key,
-           arg_max(m.tier, case m.tier when 'platinum' then 4 when 'gold' then 3 when 'silver' then 2 else 1 end) as member_tier
+           max_by(m.tier, case m.tier when 'platinum' then 4 when 'gold' then 3 when 'silver' then 2 else 1 end) as member_tier
     from {{ record_keys }} as k
     inner join {{ ref('stg_crm__members') }} as m on k.entity = 'crm_members' and k.record_id = m.member_token
     where k.customer_key is not null
     group by k.customer_key
     {% else %}
-    select cast(null as bigint) as customer_key, cast(null as varchar) as member_tier where false
+    select cast(null as bigint) as customer_key, cast(null as string) as member_tier where false
     {% endif %}
 ),
 
@@ -61,20 +61,26 @@ per_day as (
         count(*) as trigger_count,
         max(severity_rank) as severity_rank,
         min(occurred_at) as first_trigger_at,
-        list(feedback_id order by occurred_at, feedback_id) as feedback_ids,
-        list(distinct trigger_kind order by trigger_kind) as trigger_kinds,
+        {{ list_agg_ordered('feedback_id', order_by=['occurred_at', 'feedback_id']) }} as feedback_ids,
+        {{ list_agg_ordered('trigger_kind', distinct=true) }} as trigger_kinds,
         min(score) filter (where survey_type = 'nps') as worst_nps_score,
         min(score) filter (where survey_type = 'csat') as worst_csat_score,
         min(rating) as worst_rating,
-        min(sentiment_score) as min_sentiment_score,
-        -- the worst trigger: most severe, then earliest
-        arg_min(feedback_id, [-severity_rank, epoch(occurred_at)]) as worst_feedback_id
+        min(sentiment_score) as min_sentiment_score
     from hits
     group by customer_key, feedback_day
+),
+
+worst as (
+    -- the worst trigger of the day: most severe, then earliest, then the first feedback_id
+    select customer_key, feedback_day, feedback_id as worst_feedback_id
+    from hits
+    qualify row_number() over (
+        partition by customer_key, feedback_day order by severity_rank desc, occurred_at, feedback_id) = 1
 )
 
 select
-    md5(cast(d.customer_key as varchar) || ':' || cast(d.alert_day as varchar)) as alert_id,
+    md5(cast(d.customer_key as string) || ':' || cast(d.alert_day as string)) as alert_id,
     d.customer_key,
     d.alert_day,
     coalesce(t.member_tier, 'none') as member_tier,
@@ -82,11 +88,11 @@ select
     s.priority,
     s.sla_hours,
     d.first_trigger_at as opened_at,
-    d.first_trigger_at + to_hours(cast(s.sla_hours as bigint)) as due_at,
+    {{ add_hours('d.first_trigger_at', 's.sla_hours') }} as due_at,
     d.trigger_count,
     d.trigger_kinds,
     d.feedback_ids,
-    d.worst_feedback_id,
+    x.worst_feedback_id,
     w.source as worst_source,
     w.channel,
     w.store_id,
@@ -95,11 +101,12 @@ select
     d.worst_nps_score,
     d.worst_csat_score,
     d.worst_rating,
-    round(d.min_sentiment_score, 4) as min_sentiment_score,
+    {{ round_float('d.min_sentiment_score', 4) }} as min_sentiment_score,
     left(w.feedback_text, 280) as feedback_excerpt
 from per_day as d
+inner join worst as x on x.customer_key = d.customer_key and x.feedback_day = d.alert_day
 left join tiers as t on t.customer_key = d.customer_key
 left join {{ ref('alert_sla') }} as s
     on s.member_tier = coalesce(t.member_tier, 'none')
     and s.severity = case d.severity_rank when 2 then 'critical' else 'high' end
-inner join hits as w on w.feedback_id = d.worst_feedback_id
+inner join hits as w on w.feedback_id = x.worst_feedback_id

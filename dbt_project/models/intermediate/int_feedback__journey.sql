@@ -17,10 +17,22 @@ stages as (
 sentiment as (
     -- one score per record: the text's score, or the mean over a call's turns
     select source, record_id, avg(sentiment_score) as sentiment_score,
-           min(sentiment_score) as sentiment_score_min,
-           mode(sentiment_label) as sentiment_label
+           min(sentiment_score) as sentiment_score_min
     from {{ ref('stg_ml__sentiment_scores') }}
     group by source, record_id
+),
+
+labels as (
+    -- one label per record: the most frequent among its turns; a tie goes to the first in label order
+    -- (negative, neutral, positive), the same on every engine (a plain mode() keeps whichever came first)
+    select source, record_id, sentiment_label
+    from (
+        select source, record_id, sentiment_label, count(*) as n
+        from {{ ref('stg_ml__sentiment_scores') }}
+        where sentiment_label is not null
+        group by source, record_id, sentiment_label
+    ) as counted
+    qualify row_number() over (partition by source, record_id order by n desc, sentiment_label) = 1
 ),
 
 placed as (
@@ -41,11 +53,12 @@ placed as (
         f.feedback_text,
         f.lang,
         f.customer_key,
-        sn.sentiment_score, sn.sentiment_score_min, sn.sentiment_label
+        sn.sentiment_score, sn.sentiment_score_min, lb.sentiment_label
     from feedback as f
     left join journey as j on j.touchpoint = f.touchpoint
     left join stages as s on s.journey_stage = j.journey_stage
     left join sentiment as sn on sn.source = f.source and sn.record_id = f.record_id
+    left join labels as lb on lb.source = f.source and lb.record_id = f.record_id
 )
 
 select

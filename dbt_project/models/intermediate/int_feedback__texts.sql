@@ -5,7 +5,7 @@
 {{ config(materialized='view') }}
 
 select 'reviews' as source, review_id as record_id, cast(null as integer) as turn,
-       cast(null as varchar) as speaker, review_text as text
+       cast(null as string) as speaker, review_text as text
 from {{ ref('stg_reviews__reviews') }}
 
 union all

@@ -20,21 +20,21 @@ with surveys as (
 reviews as (
     select
         'reviews', review_id, 'review', store_id, 'product_review', created_at,
-        cast(null as varchar), cast(null as bigint), rating, review_text, lang
+        cast(null as string), cast(null as bigint), rating, review_text, lang
     from {{ ref('stg_reviews__reviews') }}
 ),
 
 social as (
     select
-        'social', post_id, 'social', cast(null as varchar), 'social_mention', posted_at,
-        cast(null as varchar), cast(null as bigint), cast(null as bigint), post_text, lang
+        'social', post_id, 'social', cast(null as string), 'social_mention', posted_at,
+        cast(null as string), cast(null as bigint), cast(null as bigint), post_text, lang
     from {{ ref('stg_social__posts') }}
 ),
 
 calls as (
     select
         'calls', call_id, 'call_center', store_id, 'call_center', started_at,
-        cast(null as varchar), cast(null as bigint), cast(null as bigint), cast(null as varchar), lang
+        cast(null as string), cast(null as bigint), cast(null as bigint), cast(null as string), lang
     from {{ ref('stg_calls__calls') }}
 ),
 

@@ -14,10 +14,11 @@ taxonomy as (
         topic_zh,
         language,
         lower(trim(keyword)) as keyword,
-        -- regexp for the keyword, its regex metacharacters escaped
+        -- regexp for the keyword, its regex metacharacters escaped; English word boundaries spelled as ASCII
+        -- non-word characters (what \b means in DuckDB's RE2, not in Spark's Java regex)
         case when language = 'zh'
-            then regexp_replace(lower(trim(keyword)), '([.\\^$|?*+()\[\]{}])', '\\\1', 'g')
-            else '\b' || regexp_replace(lower(trim(keyword)), '([.\\^$|?*+()\[\]{}])', '\\\1', 'g') || '(s|es)?\b'
+            then {{ regex_escape('lower(trim(keyword))') }}
+            else '(^|[^A-Za-z0-9_])' || {{ regex_escape('lower(trim(keyword))') }} || '(s|es)?([^A-Za-z0-9_]|$)'
         end as pattern
     from {{ ref('topic_taxonomy') }}
     where keyword is not null and trim(keyword) <> ''
@@ -31,16 +32,16 @@ matched as (
         s.sentence_no,
         t.topic,
         min(t.topic_zh) as topic_zh,
-        string_agg(distinct t.keyword, '|' order by t.keyword) as matched_keywords
+        {{ string_agg_ordered('t.keyword', "'|'", 't.keyword', distinct=true) }} as matched_keywords
     from sentences as s
     inner join taxonomy as t
-        on regexp_matches(lower(s.sentence_text), t.pattern)
+        on {{ regex_search('lower(s.sentence_text)', 't.pattern') }}
     group by 1, 2, 3, 4, 5
 )
 
 select
-    m.source || ':' || m.record_id || ':' || coalesce(cast(m.turn as varchar), '-') || ':'
-        || cast(m.sentence_no as varchar) || ':' || m.topic as mention_id,
+    m.source || ':' || m.record_id || ':' || coalesce(cast(m.turn as string), '-') || ':'
+        || cast(m.sentence_no as string) || ':' || m.topic as mention_id,
     m.source || ':' || m.record_id as feedback_id,
     m.source,
     m.record_id,

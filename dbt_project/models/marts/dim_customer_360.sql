@@ -25,7 +25,7 @@ display as (
     select customer_key, customer_id as primary_customer_id, name_masked, phone_masked, email_masked,
         gender, city, preferred_language, birth_year
     from customers
-    qualify row_number() over (partition by customer_key order by created_at, customer_id) = 1
+    qualify row_number() over (partition by customer_key order by created_at nulls last, customer_id) = 1
 ),
 
 members as (
@@ -102,7 +102,7 @@ latest_scores as (
 ),
 
 channels as (
-    select customer_key, {{ dbt.listagg('channel', "','", 'order by channel') }} as channels_used,
+    select customer_key, {{ string_agg_ordered('channel', "','", 'channel') }} as channels_used,
         count(*) as channel_count
     from (
         select distinct customer_key, channel from orders

@@ -1,5 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feedback_day',
-          on_schema_change='sync_all_columns') }}
+{{ config(**incremental_by_day()) }}
 -- CES (mean of the 1-7 "easy to..." agreement scale) per local day x channel x store x touchpoint x
 -- journey stage, with n, the sample standard deviation, a normal 95% interval (macro mean_margin_of_error;
 -- null for n = 1) and a small-n flag.
@@ -33,8 +32,8 @@ select
     c.n,
     c.score_sum,
     c.difficult,
-    round(c.ces, 6) as ces,
-    round(c.ces_sd, 6) as ces_sd,
+    {{ round_float('c.ces', 6) }} as ces,
+    {{ round_float('c.ces_sd', 6) }} as ces_sd,
     {{ mean_margin_of_error('c.ces_sd', 'c.n') }} as ces_margin_of_error,
     {{ mean_ci_low('c.ces', 'c.ces_sd', 'c.n') }} as ces_ci_low,
     {{ mean_ci_high('c.ces', 'c.ces_sd', 'c.n') }} as ces_ci_high,

@@ -1,5 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feedback_day',
-          on_schema_change='sync_all_columns') }}
+{{ config(**incremental_by_day()) }}
 -- CSAT (share of 4-5 answers on the 1-5 scale) per local day x channel x store x touchpoint x journey
 -- stage, with n, the 95% Wilson interval, the normal margin of error and a small-n flag.
 with {{ survey_responses_with_fingerprint('csat', 1, 5) }},

@@ -1,5 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feedback_day',
-          on_schema_change='sync_all_columns') }}
+{{ config(**incremental_by_day()) }}
 -- Every journey stage per local day (awareness -> ... -> loyalty, seeds journey_stages /
 -- journey_touchpoints): feedback volume from all sources, negative share, NPS with its margin of
 -- error, CSAT and CES. A stage with no feedback that day has no row.
@@ -59,8 +58,8 @@ select
     c.csat_n,
     {{ share('c.csat_satisfied', 'c.csat_n') }} as csat,
     c.ces_n,
-    round(c.ces, 6) as ces,
-    round(c.avg_rating, 6) as avg_rating,
+    {{ round_float('c.ces', 6) }} as ces,
+    {{ round_float('c.avg_rating', 6) }} as avg_rating,
     c.nps_n < {{ var('small_n_threshold') }} as nps_small_n,
     f._day_records,
     f._day_hash

@@ -1,5 +1,4 @@
-{{ config(materialized='incremental', incremental_strategy='delete+insert', unique_key='feedback_day',
-          on_schema_change='sync_all_columns') }}
+{{ config(**incremental_by_day()) }}
 -- NPS per local day x channel x store x touchpoint x journey stage (DESIGN.md §4), with n, the 95%
 -- margin of error and interval, and a small-n flag. Incremental by day (macros/cx_metrics.sql).
 with {{ survey_responses_with_fingerprint('nps', 0, 10) }},

@@ -86,7 +86,7 @@ at_stake as (
         *,
         -- the overall NPS if this group scored like everyone else, minus the overall NPS
         case when nps_n > 0 and all_n - nps_n > 0 then
-            round(nps_n * 1.0 / all_n * (nps_others - nps), 4) end as nps_points_at_stake
+            {{ round_float('cast(nps_n as double) / all_n * (nps_others - nps)', 4) }} end as nps_points_at_stake
     from scored
 ),
 
@@ -113,8 +113,8 @@ select
     p.nps as prev_nps,
     p.nps_points_at_stake as prev_nps_points_at_stake,
     coalesce(c.volume, 0) - coalesce(p.volume, 0) as volume_change,
-    round(c.share_negative - p.share_negative, 6) as share_negative_change,
-    round(c.nps_points_at_stake - p.nps_points_at_stake, 4) as nps_points_at_stake_change,
+    {{ round_float('c.share_negative - p.share_negative', 6) }} as share_negative_change,
+    {{ round_float('c.nps_points_at_stake - p.nps_points_at_stake', 4) }} as nps_points_at_stake_change,
     rank() over (order by c.nps_points_at_stake desc nulls last, c.volume desc nulls last,
                  coalesce(c.touchpoint, p.touchpoint), coalesce(c.topic, p.topic)) as pain_rank
 from cur as c

@@ -62,9 +62,9 @@ select
     s.csat_n,
     {{ share('s.csat_satisfied', 's.csat_n') }} as csat,
     s.ces_n,
-    round(s.ces, 6) as ces,
+    {{ round_float('s.ces', 6) }} as ces,
     s.reviews,
-    round(s.avg_rating, 6) as avg_rating,
+    {{ round_float('s.avg_rating', 6) }} as avg_rating,
     rank() over (order by s.nps desc nulls last, s.n desc, s.store_id) as nps_rank,
     case when not s.small_n then
         rank() over (partition by s.small_n order by s.nps desc nulls last, s.n desc, s.store_id) end as nps_rank_reliable

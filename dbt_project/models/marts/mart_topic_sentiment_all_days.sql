@@ -31,5 +31,5 @@ select
     positive_mentions,
     {{ share('negative_mentions', 'mentions') }} as share_negative,
     {{ share('positive_mentions', 'mentions') }} as share_positive,
-    round(mean_sentiment, 6) as mean_sentiment
+    {{ round_float('mean_sentiment', 6) }} as mean_sentiment
 from counted

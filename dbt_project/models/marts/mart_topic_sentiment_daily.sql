@@ -24,8 +24,8 @@ select
     count(distinct feedback_id) as feedback_items,
     count(*) filter (where sentiment_label = 'negative') as negative_mentions,
     count(*) filter (where sentiment_label = 'positive') as positive_mentions,
-    round(count(*) filter (where sentiment_label = 'negative') * 1.0 / count(*), 6) as share_negative,
-    round(count(*) filter (where sentiment_label = 'positive') * 1.0 / count(*), 6) as share_positive,
-    round(avg(sentiment_score), 6) as mean_sentiment
+    {{ share("count(*) filter (where sentiment_label = 'negative')", 'count(*)') }} as share_negative,
+    {{ share("count(*) filter (where sentiment_label = 'positive')", 'count(*)') }} as share_positive,
+    {{ round_float('avg(sentiment_score)', 6) }} as mean_sentiment
 from mentions
 group by topic, feedback_day, channel

@@ -38,7 +38,7 @@ warning_rules as (
 
 top_failing as (
     select entity, report_day,
-           string_agg(rule || ':' || field || ' (' || cast(n as varchar) || ')', ', ' order by n desc, rule, field)
+           {{ string_agg_ordered("rule || ':' || field || ' (' || cast(n as string) || ')'", "', '", 'n desc, rule, field') }}
                as top_failing_rules
     from (
         select * from failing_rules
@@ -49,7 +49,7 @@ top_failing as (
 
 top_warned as (
     select entity, report_day,
-           string_agg(rule || ':' || field || ' (' || cast(n as varchar) || ')', ', ' order by n desc, rule, field)
+           {{ string_agg_ordered("rule || ':' || field || ' (' || cast(n as string) || ')'", "', '", 'n desc, rule, field') }}
                as top_warnings
     from (
         select * from warning_rules
@@ -66,7 +66,7 @@ warned as (
 
 drift as (
     select entity, cast(observed_at as date) as report_day,
-           string_agg(distinct field, ', ' order by field) as unknown_fields
+           {{ string_agg_ordered('field', "', '", 'field', distinct=true) }} as unknown_fields
     from {{ ref('stg_quarantine__schema_drift') }}
     group by 1, 2
 )
@@ -83,7 +83,7 @@ select
     f.top_failing_rules,
     t.top_warnings,
     dr.unknown_fields,
-    cast(timezone('UTC', current_timestamp) as timestamp) as generated_at
+    {{ utc_now() }} as generated_at
 from days as d
 cross join entities as e
 left join gated as g on g.entity = e.entity and g.report_day = d.report_day

@@ -15,7 +15,7 @@ renamed as (
         {{ json_str('queue') }} as queue,
         {{ json_str('lang') }} as lang,
         -- numerics
-        json_array_length(_record, '$.turns') as turn_count,
+        {{ json_array_size('_record', '$.turns') }} as turn_count,
         -- timestamps (local)
         {{ json_local_ts('started_at') }} as started_at,
         {{ json_local_ts('ended_at') }} as ended_at,

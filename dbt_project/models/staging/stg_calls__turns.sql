@@ -6,17 +6,17 @@ with calls as (
 turns as (
     select
         record_id as call_id,
-        unnest(json_extract(_record, '$.turns[*]')) as turn
+        {{ json_array_rows('_record', '$.turns') }} as turn
     from calls
 ),
 
 renamed as (
     select
         call_id,
-        try_cast(json_extract_string(turn, '$.turn') as integer) as turn_no,
-        json_extract_string(turn, '$.speaker') as speaker,
-        json_extract_string(turn, '$.text') as turn_text,
-        try_cast(json_extract_string(turn, '$.offset_s') as integer) as offset_s
+        try_cast({{ json_text('turn', '$.turn') }} as integer) as turn_no,
+        {{ json_str('speaker', col='turn') }} as speaker,
+        {{ json_str('text', col='turn') }} as turn_text,
+        try_cast({{ json_text('turn', '$.offset_s') }} as integer) as offset_s
     from turns
 )
 
