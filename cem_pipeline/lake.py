@@ -35,6 +35,7 @@ from cem_pipeline.config import EngineSettings
 from cem_pipeline.gates import MASKED_ARROW, QUARANTINE_ARROW, GateResult, gate_batch
 from cem_pipeline.ingest import LoadResult, page_to_arrow
 from cem_pipeline.privacy import Tokenizer
+from cem_pipeline.reconcile import Reconciliation, StagedReconciliation, check_loads, check_staged, staged_queries
 from cem_pipeline.sources.catalog import Entity
 from cem_pipeline.sources.client import Page, SourceClient
 from cem_pipeline.timestamps import parse_source_ts
@@ -48,6 +49,8 @@ SPARK_CONF = {
     "spark.sql.sources.partitionOverwriteMode": "dynamic",  # a rerun replaces its own loads' partitions only
     "spark.driver.memory": "1g",
 }
+# Where dbt-spark keeps the models (spark.sql.warehouse.dir in dbt_project/profiles.yml): <lake>/warehouse/<schema>.db/<model>.
+DBT_WAREHOUSE = "warehouse"
 # Pages a load buffers on the driver before it writes them to its landing folder.
 FLUSH_ROWS = 50_000
 
@@ -103,6 +106,11 @@ class Lake:
         """``raw.crm_orders`` -> ``<root>/raw/crm_orders`` (the names of cem_pipeline.schema)."""
         return f"{self.root}/{qualified.replace('.', '/')}"
 
+    def dbt_table_path(self, qualified: str) -> str:
+        """A dbt model's folder: ``staging.stg_crm__orders`` -> ``<root>/warehouse/staging.db/stg_crm__orders``."""
+        schema_name, table = qualified.split(".", 1)
+        return f"{self.root}/{DBT_WAREHOUSE}/{schema_name}.db/{table}"
+
     def _fs(self, path: str):
         jvm = self.spark.sparkContext._jvm
         hadoop_path = jvm.org.apache.hadoop.fs.Path(path)
@@ -117,11 +125,25 @@ class Lake:
         if fs.exists(p):
             fs.delete(p, True)
 
+    def read_path(self, path: str):
+        """The Parquet files under ``path`` as a DataFrame; None when there are none (yet, or any more)."""
+        from pyspark.errors import AnalysisException
+
+        if not self.exists(path):
+            return None
+        try:
+            return self.spark.read.parquet(path)
+        except AnalysisException as exc:
+            if "UNABLE_TO_INFER_SCHEMA" in str(exc):  # the folder holds no data file
+                return None
+            raise
+
     def read(self, qualified: str, arrow_schema: pa.Schema | None = None):
         """The table as a DataFrame; an empty one of ``arrow_schema`` when nothing was written yet."""
+        df = self.read_path(self.table_path(qualified))
+        if df is not None:
+            return df
         path = self.table_path(qualified)
-        if self.exists(path):
-            return self.spark.read.parquet(path)
         if arrow_schema is None:
             raise FileNotFoundError(f"no table {qualified} in the lake at {path}")
         return self.spark.createDataFrame(arrow_schema.empty_table())
@@ -202,13 +224,14 @@ class Lake:
         # The versions raw has not seen: first of each content hash in this load, not in a committed load.
         raw = self.table_path(schema.raw_table(entity.name))
         written = 0
-        if self.exists(landing):
-            landed = self.spark.read.parquet(landing)
+        landed = self.read_path(landing)
+        if landed is not None:
             first = Window.partitionBy("_record_hash").orderBy("_page_no", "_row_no")
             new = landed.withColumn("_k", F.row_number().over(first)).where("_k = 1").drop("_k")
             committed = self.committed_loads(entity.name)
-            if committed and self.exists(raw):
-                seen = (self.spark.read.parquet(raw).where(F.col("_load_id").isin(committed))
+            seen = self.read_path(raw) if committed else None
+            if seen is not None:
+                seen = (seen.where(F.col("_load_id").isin(committed))
                         .select("_record_hash", "source_updated_at").alias("seen"))
                 new = new.alias("new").join(seen, [F.col("new._record_hash") == F.col("seen._record_hash"),
                                                    F.col("new.source_updated_at").eqNullSafe(
@@ -232,13 +255,11 @@ class Lake:
 
     def raw_rows(self, entity: str):
         """The committed rows of raw.<entity> (what the gates and the tests may read)."""
-        committed = self.committed_loads(entity)
-        path = self.table_path(schema.raw_table(entity))
-        if not committed or not self.exists(path):
-            return None
         from pyspark.sql import functions as F
 
-        return self.spark.read.parquet(path).where(F.col("_load_id").isin(committed))
+        committed = self.committed_loads(entity)
+        rows = self.read_path(self.table_path(schema.raw_table(entity))) if committed else None
+        return None if rows is None else rows.where(F.col("_load_id").isin(committed))
 
     # --- the gates ---------------------------------------------------------------------------------------
 
@@ -317,6 +338,54 @@ class Lake:
         result.unknown_fields = sorted({d.field for d in drift})
         result.duration_s = round(time.perf_counter() - started, 3)
         return result
+
+
+    # --- reconciliation (the rules are cem_pipeline.reconcile's; the counting runs here) -------------------
+
+    def _count_by_load(self, qualified: str, entity: str | None = None, distinct_hash: bool = False) -> dict:
+        from pyspark.sql import functions as F
+
+        df = self.read_path(self.table_path(qualified))
+        if df is None:
+            return {}
+        if entity is not None:
+            df = df.where(F.col("entity") == entity)
+        n = F.countDistinct("_record_hash") if distinct_hash else F.count(F.lit(1))
+        return {r._load_id: r.n for r in df.groupBy("_load_id").agg(n.alias("n")).collect()}
+
+    def reconcile(self, entity: Entity) -> Reconciliation:
+        """Per committed load: served = written + duplicates = raw rows; written = passed + quarantined = rows
+        in masked and quarantine (cem_pipeline.reconcile.check_loads)."""
+        led = self.ledger(entity.name)
+        loads = led[led.status == "committed"].sort_values("load_id")
+        raw_n = self._count_by_load(schema.raw_table(entity.name))
+        masked_n = self._count_by_load(schema.masked_table(entity.name))
+        quar_n = self._count_by_load(schema.QUARANTINE_TABLE, entity.name, distinct_hash=True)
+        gl = self.read(schema.GATE_LEDGER, GATE_LEDGER_ARROW)
+        gate = {r.load_id: (r.passed, r.quarantined) for r in gl.where(gl.entity == entity.name).collect()}
+        rows = [(load, int(served), int(written), int(dups), raw_n.get(load, 0), *gate.get(load, (None, None)),
+                 masked_n.get(load, 0), quar_n.get(load, 0))
+                for load, served, written, dups in loads[["load_id", "records_served", "rows_written",
+                                                          "duplicates_skipped"]].itertuples(index=False)]
+        return check_loads(entity, rows)
+
+    def reconcile_staged(self, entity: Entity) -> StagedReconciliation:
+        """cem_pipeline.reconcile's staged queries, run by Spark over the lake's tables and dbt's staging model."""
+        def rel(qualified: str) -> str:
+            view = "lake__" + qualified.replace(".", "__")
+            if qualified == schema.raw_table(entity.name):
+                df = self.raw_rows(entity.name)
+            elif qualified.startswith(f"{schema.STAGING}."):
+                df = self.read_path(self.dbt_table_path(qualified))
+            else:
+                df = self.read(qualified)
+            df.createOrReplaceTempView(view)
+            return view
+
+        ids, landed = staged_queries(entity, rel)
+        counts = self.spark.sql(ids).collect()[0]
+        landed_counts = self.spark.sql(landed).collect()[0] if landed else (0, 0)
+        return check_staged(entity, tuple(counts), tuple(landed_counts))
 
 
 _TOKENIZERS: dict[str, Tokenizer] = {}

@@ -57,6 +57,13 @@ def reconcile(warehouse: Warehouse, entity: Entity) -> Reconciliation:
             left join quarantined_rows q on q._load_id = l.load_id
             order by l.load_id
         """, {"e": entity.name}).fetchall()
+    return check_loads(entity, rows)
+
+
+def check_loads(entity: Entity, rows) -> Reconciliation:
+    """The rules over one row per committed load: (load id, served, written, duplicates, raw rows, passed,
+    quarantined, masked rows, quarantined rows); passed / quarantined are None for a load not gated yet.
+    Each engine counts (the DuckDB query above, cem_pipeline.lake on Spark); the rules are here only."""
     mismatches = []
     totals = [0] * 7
     for load, served, written, dups, raw_n, passed, quarantined, masked_n, quar_n in rows:
@@ -92,30 +99,46 @@ class StagedReconciliation:
         return not self.mismatches
 
 
+def staged_queries(entity: Entity, rel=lambda name: name) -> tuple[str, str | None]:
+    """The two queries of :func:`reconcile_staged` (the second only for sources whose id is not tokenized),
+    over the relations ``rel`` names (identity on DuckDB; the lake's views on Spark: the SQL runs on both)."""
+    model, key = entity.staging_model, entity.staging_key
+    staged, masked = rel(f"{schema.STAGING}.{model}"), rel(schema.masked_table(entity.name))
+    ids = f"""
+        with m as (select distinct record_id as id from {masked} where record_id is not null),
+             s as (select {key} as id from {staged})
+        select (select count(*) from m), (select count(*) from s), (select count(distinct id) from s),
+               (select count(*) from m where id not in (select id from s where id is not null)),
+               (select count(*) from s where id is null or id not in (select id from m))"""
+    if entity.field(entity.id_field).pii:
+        return ids, None
+    landed = f"""
+        with r as (select distinct record_id as id from {rel(schema.raw_table(entity.name))} where record_id is not null),
+             s as (select {key} as id from {staged}),
+             q as (select distinct record_id as id from {rel(schema.QUARANTINE_TABLE)} where entity = '{entity.name}')
+        select count(*) filter (where id not in (select id from s) and id not in (select id from q)),
+               count(*) filter (where id not in (select id from s) and id in (select id from q))
+        from r"""
+    return ids, landed
+
+
 def reconcile_staged(warehouse: Warehouse, entity: Entity) -> StagedReconciliation:
     """What is provable past masked: staging holds the latest version of each masked record, so the
     distinct masked record ids and the staged keys are the same set (no record lost or invented by
     dbt), one row each. And every record id that landed in raw is staged or quarantined (for
     sources whose id is not tokenized past raw; tokenized ids are covered by the per-load proof)."""
-    model, key = entity.staging_model, entity.staging_key
-    staged, masked = f"{schema.STAGING}.{model}", schema.masked_table(entity.name)
+    ids, landed = staged_queries(entity)
     with warehouse.connect(read_only=True) as con:
-        m_ids, s_rows, s_ids, only_masked, only_staged = con.execute(f"""
-            with m as (select distinct record_id as id from {masked} where record_id is not null),
-                 s as (select {key} as id from {staged})
-            select (select count(*) from m), (select count(*) from s), (select count(distinct id) from s),
-                   (select count(*) from m where id not in (select id from s where id is not null)),
-                   (select count(*) from s where id is null or id not in (select id from m))
-        """).fetchone()
-        lost, quarantined_only = 0, 0
-        if not entity.field(entity.id_field).pii:
-            lost, quarantined_only = con.execute(f"""
-                with r as (select distinct record_id as id from {schema.raw_table(entity.name)} where record_id is not null),
-                     s as (select {key} as id from {staged}),
-                     q as (select distinct record_id as id from {schema.QUARANTINE_TABLE} where entity = $e)
-                select count(*) filter (where id not in (select id from s) and id not in (select id from q)),
-                       count(*) filter (where id not in (select id from s) and id in (select id from q))
-                from r""", {"e": entity.name}).fetchone()
+        counts = con.execute(ids).fetchone()
+        landed_counts = con.execute(landed).fetchone() if landed else (0, 0)
+    return check_staged(entity, counts, landed_counts)
+
+
+def check_staged(entity: Entity, counts, landed_counts) -> StagedReconciliation:
+    """The rules over the counts of :func:`staged_queries` (both engines)."""
+    m_ids, s_rows, s_ids, only_masked, only_staged = counts
+    lost, quarantined_only = landed_counts
+    staged, key = f"{schema.STAGING}.{entity.staging_model}", entity.staging_key
     mismatches = []
     if s_rows != s_ids:
         mismatches.append(f"{staged} holds {s_rows} rows for {s_ids} distinct {key}")
