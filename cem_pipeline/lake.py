@@ -28,6 +28,7 @@ import uuid
 from collections import Counter
 from typing import Callable
 
+import pandas as pd
 import pyarrow as pa
 
 from cem_pipeline import schema
@@ -103,8 +104,12 @@ class Lake:
     # --- paths and files ------------------------------------------------------------------------------
 
     def table_path(self, qualified: str) -> str:
-        """``raw.crm_orders`` -> ``<root>/raw/crm_orders`` (the names of cem_pipeline.schema)."""
-        return f"{self.root}/{qualified.replace('.', '/')}"
+        """Where a table of cem_pipeline.schema lives: raw (readable PII) in ``<root>/raw/<table>``, outside the
+        metastore dbt sees; the rest (masked, quarantine, ml) in dbt's warehouse folder, where dbt's
+        on-run-start declares them as source tables (dbt_project/macros/lake.sql)."""
+        if qualified.startswith(f"{schema.RAW}."):
+            return f"{self.root}/{qualified.replace('.', '/')}"
+        return self.dbt_table_path(qualified)
 
     def dbt_table_path(self, qualified: str) -> str:
         """A dbt model's folder: ``staging.stg_crm__orders`` -> ``<root>/warehouse/staging.db/stg_crm__orders``."""
@@ -296,6 +301,7 @@ class Lake:
         # Only non-empty outputs are written (an empty write leaves a folder no reader can infer a schema from).
         if "masked" in kinds:
             (out.where("kind = 'masked'").select(*MASKED_ARROW.names).withColumn("_gated_at", gated_at)
+             .withColumn("_ingested_at", F.col("_ingested_at").cast("timestamp"))  # as raw's, not Arrow's NTZ
              .write.mode("overwrite").partitionBy("_load_id")
              .parquet(self.table_path(schema.masked_table(entity.name))))
         for kind, table, stamp in (("quarantined", schema.QUARANTINE_TABLE, "quarantined_at"),
@@ -386,6 +392,93 @@ class Lake:
         counts = self.spark.sql(ids).collect()[0]
         landed_counts = self.spark.sql(landed).collect()[0] if landed else (0, 0)
         return check_staged(entity, tuple(counts), tuple(landed_counts))
+
+
+    # --- sentiment scoring ---------------------------------------------------------------------------------
+
+    def score(self, model_dir, runtime: str, log: Callable[[str], None] = lambda m: None):
+        """Score what the current model has not scored yet, as on DuckDB (cem_pipeline.nlp.store.score_warehouse:
+        the same bookkeeping, run here over an in-memory copy of the lake's ml tables), with the inference
+        on the executors (:class:`ExecutorScorer`). Returns (summary, table counts)."""
+        import duckdb
+
+        from cem_pipeline.nlp import store
+
+        texts = self.read_path(self.table_path(schema.TEXTS_VIEW))
+        texts = (texts.select("source", "record_id", "turn", "speaker", "text").toPandas() if texts is not None
+                 else pd.DataFrame(columns=["source", "record_id", "turn", "speaker", "text"]))
+        with duckdb.connect() as con:
+            store.ensure_tables(con)
+            for table in store.TABLES:
+                rows = self.read_path(self.table_path(table))
+                if rows is not None:
+                    con.register("_lake_rows", rows.toArrow())
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _lake_rows")
+                    con.unregister("_lake_rows")
+            summary = store.score_warehouse(con, ExecutorScorer(self.spark, model_dir, runtime), log=log,
+                                            texts=texts)
+            counts = store.table_counts(con)
+            # The lake's copies are replaced whole (Parquet has no delete); a crash here only costs a rescore.
+            for table in store.TABLES:
+                arrow = con.cursor().table(table).arrow().read_all()  # a cursor: con may hold an open result
+                self.spark.createDataFrame(arrow).coalesce(2).write.mode("overwrite").parquet(self.table_path(table))
+        return summary, counts
+
+
+class ExecutorScorer:
+    """A sentiment scorer whose ``score(texts)`` runs on the Spark executors: the texts are split into
+    partitions, and each Python worker loads the model once and scores its share (``mapInPandas``). The
+    driver loads it too, for the model's identity (name, version, runtime) that every row records."""
+
+    def __init__(self, spark, model_dir, runtime: str, partitions: int | None = None):
+        from cem_pipeline.nlp.scoring import load_scorer
+
+        self.spark, self.model_dir, self.runtime_setting = spark, str(model_dir), runtime
+        local = load_scorer(model_dir, runtime=runtime)
+        self.model_name, self.model_version, self.runtime = local.model_name, local.model_version, local.runtime
+        self.partitions = partitions or spark.sparkContext.defaultParallelism
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.model_name}-{self.model_version}"
+
+    def score(self, texts, progress=None):
+        from cem_pipeline.nlp.scoring import Score
+
+        frame = pd.DataFrame({"i": range(len(texts)), "text": list(texts)})
+        if frame.empty:
+            return []
+        rows = (self.spark.createDataFrame(frame).repartition(self.partitions)
+                .mapInPandas(_score_frames(self.model_dir, self.runtime_setting), SCORE_SCHEMA)
+                .toPandas().sort_values("i"))
+        none = lambda v: None if pd.isna(v) else v  # noqa: E731
+        return [Score(none(r.label), none(r.score), r.language, none(r.p_negative), none(r.p_neutral),
+                      none(r.p_positive), int(r.n_tokens), bool(r.truncated)) for r in rows.itertuples()]
+
+
+SCORE_SCHEMA = ("i long, label string, score double, language string, p_negative double, p_neutral double, "
+                "p_positive double, n_tokens int, truncated boolean")
+_SCORERS: dict[tuple[str, str], object] = {}
+
+
+def _score_frames(model_dir: str, runtime: str):
+    """What each executor runs: the model, loaded once per Python worker, over its share of the texts."""
+
+    def run(frames):
+        from cem_pipeline.nlp.scoring import load_scorer
+
+        key = (model_dir, runtime)
+        if key not in _SCORERS:
+            _SCORERS[key] = load_scorer(model_dir, runtime=runtime)
+        for frame in frames:
+            scores = _SCORERS[key].score(list(frame.text))
+            yield pd.DataFrame({"i": frame.i.to_numpy(), "label": [s.label for s in scores],
+                                "score": [s.score for s in scores], "language": [s.language for s in scores],
+                                "p_negative": [s.p_negative for s in scores], "p_neutral": [s.p_neutral for s in scores],
+                                "p_positive": [s.p_positive for s in scores], "n_tokens": [s.n_tokens for s in scores],
+                                "truncated": [s.truncated for s in scores]})
+
+    return run
 
 
 _TOKENIZERS: dict[str, Tokenizer] = {}

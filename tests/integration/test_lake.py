@@ -123,3 +123,37 @@ def test_reconciliation_on_spark_proves_every_row_and_names_a_lost_one(spark, ma
     lake.delete(f"{masked}/_load_id={gated.loads[0]}")
     rec = lake.reconcile(ent)
     assert not rec.ok and gated.loads[0] in rec.mismatches[0] and "masked holds 0" in rec.mismatches[0]
+
+
+def test_spark_scores_on_the_executors_what_duckdb_scores(spark, tmp_path):
+    import duckdb
+
+    from cem_pipeline.nlp import store
+    from cem_pipeline.nlp.scoring import load_scorer
+    from tests.support.ml import tiny_sentiment_model
+
+    model = tiny_sentiment_model()
+    texts = pd.DataFrame({
+        "source": ["reviews", "reviews", "surveys", "calls", "calls", "social"],
+        "record_id": ["r1", "r2", "s1", "c1", "c1", "p1"],
+        "turn": pd.array([None, None, None, 0, 1, None], dtype="Int64"),
+        "speaker": [None, None, None, "customer", "agent", None],
+        "text": ["物流很快，包装完好。客服态度差！", "Great fit. Would buy again.", "", "我的订单还没到", "抱歉，马上为您查询",
+                 "Worst support ever. Never again."],
+    })
+    lake = _lake(spark, tmp_path)
+    spark.createDataFrame(texts.astype({"turn": "float"})).withColumn("turn", __import__("pyspark.sql.functions",
+        fromlist=["col"]).col("turn").cast("int")).write.parquet(lake.table_path(schema.TEXTS_VIEW))
+    summary, counts = lake.score(model, "torch")
+    assert summary.n_scored == 5 and summary.blank_texts == 1
+
+    with duckdb.connect() as con:
+        duck = store.score_warehouse(con, load_scorer(model, runtime="torch"), texts=texts)
+        assert duck.model_id == summary.model_id and store.table_counts(con) == counts
+        for table in store.TABLES:
+            cols = [c for c, _ in store.TABLES[table] if c != "scored_at"]
+            want = _sorted(con.cursor().table(table).df(), cols)
+            got = _sorted(lake.read_path(lake.table_path(table)).toPandas(), cols)
+            assert got.equals(want), table
+    again, _ = lake.score(model, "torch")  # nothing new: nothing rescored
+    assert again.n_scored == 0
