@@ -132,6 +132,8 @@ def cem_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, cem: 
                          else event.asset_key)
         yield event
     keep_partial_parse(invocation.target_path)
+    if settings.engine.is_spark:
+        cem.engine().after_dbt()  # the marts' serving copy in the DuckDB file (cem_pipeline/engines.py)
     # dbt has exited and let go of the warehouse: count the rows of what it built, for the UI. (On Spark the
     # tables live in the lake, not the DuckDB file; dbt-spark reports no row counts there yet.)
     if not settings.engine.is_spark:

@@ -6,8 +6,6 @@ import dagster as dg
 
 from assets.resources import CemSettings
 from cem_pipeline import schema
-from cem_pipeline.gates import gate_entity
-from cem_pipeline.reconcile import reconcile
 from cem_pipeline.sources.catalog import ENTITIES, Entity
 
 
@@ -57,12 +55,12 @@ def masked_asset(entity: Entity) -> dg.AssetsDefinition:
                     f"redacted. Failing rows go to `{schema.QUARANTINE_TABLE}` with the rule.",
     )
     def _masked(context: dg.AssetExecutionContext, cem: CemSettings):
-        tokenizer, notice = cem.tokenizer()
+        key, notice = cem.pii_key()
         if notice:
             context.log.warning(notice)
-        warehouse = cem.warehouse()
-        result = gate_entity(warehouse, entity, tokenizer)
-        rec = reconcile(warehouse, entity)
+        engine = cem.engine()
+        result = engine.gate(entity, key)
+        rec = engine.reconcile(entity)
         threshold = cem.quarantine_threshold
         yield dg.MaterializeResult(metadata={
             "rows_in": result.rows_in,

@@ -25,8 +25,7 @@ from cem_pipeline import config as cem_config
 from cem_pipeline.nlp.build import build_sentiment_model
 from cem_pipeline.nlp.data import default_data_dir
 from cem_pipeline.nlp.registry import current_model_dir, model_identity, set_current_model
-from cem_pipeline.nlp.scoring import load_scorer
-from cem_pipeline.nlp.store import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE, score_warehouse, table_counts
+from cem_pipeline.nlp.store import CALLS_TABLE, SCORES_TABLE, SENTENCES_TABLE
 
 ML_GROUP = "ml"
 # The texts to score: the dbt view over staging (latest versions, call turns unnested), defined once in SQL.
@@ -144,13 +143,10 @@ def sentiment_scores(context: dg.AssetExecutionContext, cem: CemSettings):
     if not model_dir:
         raise FileNotFoundError("no current sentiment model: materialize the `sentiment_model` asset first "
                                 "(or set CEM_SENTIMENT_MODEL)")
-    scorer = load_scorer(model_dir, runtime=cem_config.sentiment_runtime())
-    with cem.warehouse().connect() as con:
-        summary = score_warehouse(con, scorer, log=context.log.info)
-        counts = table_counts(con)
+    summary, counts, runtime = cem.engine().score(model_dir, cem_config.sentiment_runtime(), context.log.info)
     context.log.info(f"scored {summary.n_scored} texts ({summary.strings_inferred} strings incl. sentences) "
                      f"with {summary.model_id} in {summary.seconds}s")
-    common = {"model_id": summary.model_id, "model_dir": str(model_dir), "runtime": scorer.runtime}
+    common = {"model_id": summary.model_id, "model_dir": str(model_dir), "runtime": runtime}
     yield dg.MaterializeResult(asset_key=SCORES_KEY, metadata={
         **common,
         "texts_scored_this_run": summary.n_scored,

@@ -7,7 +7,6 @@ import dagster as dg
 from assets.dbt import prepare_manifest
 from assets.resources import CemSettings
 from cem_pipeline import schema
-from cem_pipeline.reconcile import reconcile_staged
 from cem_pipeline.sources.catalog import ENTITIES, Entity
 
 
@@ -20,7 +19,7 @@ def staged_check(entity: Entity) -> dg.AssetChecksDefinition:
                     "masked record ids = staged keys), and every record id landed in raw is staged or quarantined.",
     )
     def _check(cem: CemSettings) -> dg.AssetCheckResult:
-        rec = reconcile_staged(cem.warehouse(), entity)
+        rec = cem.engine().reconcile_staged(entity)
         return dg.AssetCheckResult(
             passed=rec.ok, severity=dg.AssetCheckSeverity.ERROR,
             description=None if rec.ok else "; ".join(rec.mismatches),

@@ -5,7 +5,6 @@ import dagster as dg
 
 from assets.resources import CemSettings
 from cem_pipeline import schema
-from cem_pipeline.ingest import ingest_entity
 from cem_pipeline.sources.catalog import ENTITIES, Entity
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
@@ -24,7 +23,7 @@ def raw_asset(entity: Entity) -> dg.AssetsDefinition:
         retry_policy=RETRY,
     )
     def _raw(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:
-        result = ingest_entity(cem.warehouse(), cem.client(entity.system), entity)
+        result = cem.engine().land(cem.client(entity.system), entity)
         context.log.info(f"{entity.name}: served {result.records_served}, new rows {result.rows_written}")
         return dg.MaterializeResult(metadata={
             "records_served": result.records_served,

@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 
 from cem_pipeline.config import Settings, load_settings
+from cem_pipeline.engines import engine_for
 from cem_pipeline.privacy import Tokenizer, load_pii_key
 from cem_pipeline.sources.client import SourceClient
 from cem_pipeline.warehouse import Warehouse
@@ -36,11 +37,17 @@ class CemSettings(dg.ConfigurableResource):
         settings = self.settings(require_sources=True)
         return SourceClient(settings.source(system), settings.http)
 
+    def pii_key(self) -> tuple[bytes, str | None]:
+        """The run's PII key, and the demo-key notice the first time this process uses that key."""
+        return load_pii_key(data_dir=Path(self.settings().data_dir), once=True)
+
     def tokenizer(self) -> tuple[Tokenizer, str | None]:
-        """The run's tokenizer, and the demo-key notice the first time this process uses that key."""
-        settings = self.settings()
-        key, notice = load_pii_key(data_dir=Path(settings.data_dir), once=True)
+        key, notice = self.pii_key()
         return Tokenizer(key), notice
+
+    def engine(self):
+        """Where the Python steps keep their tables: the DuckDB file, or the Spark lake (CEM_ENGINE)."""
+        return engine_for(self.settings())
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # Fail the run before any step pulls data when a setting every step needs is missing or wrong

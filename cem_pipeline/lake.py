@@ -314,9 +314,9 @@ class Lake:
                  .collect())
         if drift:
             (self.spark.createDataFrame([(entity.name, d._load_id, d.field, int(d.rows)) for d in drift],
-                                        "entity string, _load_id string, field string, rows bigint")
+                                        "entity string, load_id string, field string, rows bigint")
              .withColumn("observed_at", gated_at)
-             .write.mode("overwrite").partitionBy("entity", "_load_id").parquet(self.table_path(schema.DRIFT_TABLE)))
+             .write.mode("overwrite").partitionBy("entity", "load_id").parquet(self.table_path(schema.DRIFT_TABLE)))
         counts = {r._load_id: r for r in out.where("kind = 'count'").groupBy("_load_id")
                   .agg(*(F.sum(c).alias(c) for c in ("rows_in", "passed", "quarantined"))).collect()}
         tallies = out.where("kind in ('quarantined', 'warned', 'redaction')").groupBy("kind", "rule") \
@@ -415,14 +415,60 @@ class Lake:
                     con.register("_lake_rows", rows.toArrow())
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _lake_rows")
                     con.unregister("_lake_rows")
-            summary = store.score_warehouse(con, ExecutorScorer(self.spark, model_dir, runtime), log=log,
-                                            texts=texts)
+            scorer = ExecutorScorer(self.spark, model_dir, runtime)
+            summary = store.score_warehouse(con, scorer, log=log, texts=texts)
             counts = store.table_counts(con)
             # The lake's copies are replaced whole (Parquet has no delete); a crash here only costs a rescore.
             for table in store.TABLES:
                 arrow = con.cursor().table(table).arrow().read_all()  # a cursor: con may hold an open result
                 self.spark.createDataFrame(arrow).coalesce(2).write.mode("overwrite").parquet(self.table_path(table))
-        return summary, counts
+        return summary, counts, scorer.runtime
+
+    # --- the serving copy ---------------------------------------------------------------------------------
+
+    def _folders(self, path: str) -> list[str]:
+        fs, p = self._fs(path)
+        if not fs.exists(p):
+            return []
+        return sorted(st.getPath().getName() for st in fs.listStatus(p) if st.isDirectory())
+
+    def layer_sizes(self) -> list[tuple[str, str, int]]:
+        """(layer, table, rows) of every lake table: raw's committed rows, dbt's models, the gates' tables."""
+        out = []
+        for layer in (schema.RAW, schema.QUARANTINE, schema.MASKED, schema.STAGING, schema.INTERMEDIATE, schema.MARTS):
+            base = f"{self.root}/{schema.RAW}" if layer == schema.RAW else f"{self.root}/{DBT_WAREHOUSE}/{layer}.db"
+            for table in self._folders(base):
+                if layer == schema.RAW and table.endswith("_landing"):
+                    continue
+                if layer == schema.RAW and table != "load_ledger":
+                    df = self.raw_rows(table)
+                else:
+                    df = self.read_path(f"{base}/{table}")
+                out.append((layer, table, 0 if df is None else df.count()))
+        return out
+
+    def serve(self, warehouse) -> None:
+        """Copy what readers of the DuckDB file need (the marts, both ledgers, every table's size) into it, each
+        table replaced in one transaction; raw, masked and staging stay in the lake."""
+        marts = f"{self.root}/{DBT_WAREHOUSE}/{schema.MARTS}.db"
+        copies = {f"{schema.MARTS}.{t}": self.read_path(f"{marts}/{t}") for t in self._folders(marts)}
+        copies[schema.LOAD_LEDGER] = self.spark.createDataFrame(self.ledger()) if len(self.ledger()) else None
+        copies[schema.GATE_LEDGER] = self.read_path(self.table_path(schema.GATE_LEDGER))
+        sizes = pa.table(list(zip(*self.layer_sizes())) or [[], [], []], names=["layer", "table_name", "rows"])
+        with warehouse.connect() as con:
+            con.execute("BEGIN")
+            for qualified, df in copies.items():
+                if df is None:
+                    continue
+                con.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified.split('.')[0]}")
+                con.register("_lake_copy", df.toArrow())
+                con.execute(f'CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _lake_copy')
+                con.unregister("_lake_copy")
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.OPS}")
+            con.register("_lake_sizes", sizes)
+            con.execute(f"CREATE OR REPLACE TABLE {schema.LAKE_TABLES} AS SELECT * FROM _lake_sizes")
+            con.unregister("_lake_sizes")
+            con.execute("COMMIT")
 
 
 class ExecutorScorer:

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from cem_pipeline import schema
-from cem_pipeline.schema import GATE_LEDGER
+from cem_pipeline.schema import GATE_LEDGER, LAKE_TABLES
 from cem_pipeline.sources.catalog import ENTITIES
 
 
@@ -24,7 +24,16 @@ def _exists(con, schema_name: str, table: str) -> bool:
                        [schema_name, table]).fetchone()[0] > 0
 
 
+def _lake_sizes(con) -> dict[tuple[str, str], int] | None:
+    """On Spark, (layer, table) -> rows of the lake's tables, as the serving copy records them (lake.serve)."""
+    schema_name, table = LAKE_TABLES.split(".")
+    if not _exists(con, schema_name, table):
+        return None
+    return {(layer, t): rows for layer, t, rows in con.execute(f"select * from {LAKE_TABLES}").fetchall()}
+
+
 def source_table(con) -> str:
+    lake = _lake_sizes(con)
     rows = []
     for e in ENTITIES:
         if not _exists(con, schema.RAW, "load_ledger"):
@@ -32,8 +41,11 @@ def source_table(con) -> str:
         last = con.execute(
             f"select records_served, rows_written, cursor_to from {schema.LOAD_LEDGER} "
             "where entity = ? and status = 'committed' order by finished_at desc limit 1", [e.name]).fetchone()
-        total = con.execute(f"select count(*) from {schema.raw_table(e.name)}").fetchone()[0] \
-            if _exists(con, schema.RAW, e.name) else 0
+        if lake is not None:
+            total = lake.get((schema.RAW, e.name), 0)
+        else:
+            total = con.execute(f"select count(*) from {schema.raw_table(e.name)}").fetchone()[0] \
+                if _exists(con, schema.RAW, e.name) else 0
         gate = con.execute(f"select sum(passed), sum(quarantined) from {GATE_LEDGER} where entity = ?",
                            [e.name]).fetchone() if _exists(con, schema.QUARANTINE, "gate_ledger") else (None, None)
         if last:
@@ -44,7 +56,12 @@ def source_table(con) -> str:
 
 def layer_counts(con) -> str:
     rows = []
+    lake = _lake_sizes(con)
     for layer in (schema.RAW, schema.QUARANTINE, schema.MASKED, schema.STAGING, schema.INTERMEDIATE, schema.MARTS):
+        if lake is not None:  # Spark: the lake's tables (dbt's views have no files there and are not counted)
+            sizes = [n for (lay, _), n in lake.items() if lay == layer]
+            rows.append((layer, len(sizes), f"{sum(sizes):,}"))
+            continue
         tables = con.execute("select table_name from information_schema.tables where table_schema = ? "
                              "order by table_name", [layer]).fetchall()
         total = sum(con.execute(f'select count(*) from {layer}."{t[0]}"').fetchone()[0] for t in tables)
@@ -79,7 +96,8 @@ def demo_report(warehouse_path: Path, elapsed_s: float, run_id: str, success: bo
             "NPS by channel, last 7 days (all stores):",
             nps_last_7_days(con),
             "",
-            f"Warehouse (DuckDB): {warehouse_path}",
+            f"Warehouse (DuckDB): {warehouse_path}" + (" (serving copy of the Spark lake's marts)"
+                                                       if _lake_sizes(con) is not None else ""),
             "Open the Dagster UI with `make ui` (http://127.0.0.1:3000); run `make demo` again for an "
             "incremental run (the simulator's clock moves one hour on each time).",
         ]

@@ -156,6 +156,10 @@ ML_TABLES: dict[str, list[tuple[str, str]]] = {
 
 # --- ops: closed-loop alert delivery (cem_pipeline.alerts.delivery) ---------------------------------------
 
+# CEM_ENGINE=spark: the DuckDB file is the serving copy of the lake's marts and ledgers (cem_pipeline.lake.serve),
+# with every lake table's size here (the demo report's "rows per layer").
+LAKE_TABLES = f"{OPS}.lake_tables"
+
 ALERTS_MART = "mart_cx_alerts"
 ALERTS_TABLE = f"{MARTS}.{ALERTS_MART}"
 DELIVERIES_TABLE = f"{OPS}.alert_deliveries"

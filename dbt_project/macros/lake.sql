@@ -14,7 +14,7 @@
                   ~ 'value_masked string, quarantined_at timestamp, entity string, _load_id string',
         'quality_warnings': 'record_id string, _record_hash string, rule string, field string, '
                   ~ 'value_masked string, observed_at timestamp, entity string, _load_id string',
-        'schema_drift': 'field string, rows bigint, observed_at timestamp, entity string, _load_id string',
+        'schema_drift': 'field string, rows bigint, observed_at timestamp, entity string, load_id string',
         'gate_ledger': 'entity string, load_id string, rows_in bigint, passed bigint, quarantined bigint, '
                   ~ 'unknown_fields string, gated_at timestamp',
     }) -%}
@@ -22,7 +22,7 @@
 
 {% macro lake_partitions() -%}
     {%- do return({'masked': '_load_id', 'quarantined_records': 'entity, _load_id',
-                   'quality_warnings': 'entity, _load_id', 'schema_drift': 'entity, _load_id'}) -%}
+                   'quality_warnings': 'entity, _load_id', 'schema_drift': 'entity, load_id'}) -%}
 {%- endmacro %}
 
 {% macro create_lake_sources() -%}
@@ -32,8 +32,11 @@
             {%- set kind = 'masked' if source.source_name == 'masked' else source.name %}
             {%- set relation = source.schema ~ '.' ~ source.name %}
             {%- do run_query('create database if not exists ' ~ source.schema) %}
+            {#- External (the gates may have written the folder first), where lake.py's table_path puts it. #}
+            {%- set location = env_var('CEM_LAKE_DIR', '../data/lake') ~ '/warehouse/' ~ source.schema ~ '.db/' ~ source.name %}
             {%- do run_query('create table if not exists ' ~ relation ~ ' (' ~ columns[kind] ~ ') using parquet'
-                             ~ (' partitioned by (' ~ partitions[kind] ~ ')' if kind in partitions else '')) %}
+                             ~ (' partitioned by (' ~ partitions[kind] ~ ')' if kind in partitions else '')
+                             ~ " location '" ~ location ~ "'") %}
             {%- if kind in partitions %}{% do run_query('msck repair table ' ~ relation) %}{% endif %}
             {%- do run_query('refresh table ' ~ relation) %}
         {%- endfor %}
