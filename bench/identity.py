@@ -6,10 +6,12 @@
 The evidence table (``entity, record_id, kind, token``, what ``int_identity__evidence`` holds) is
 built straight from the simulator's World without the HTTP path: every visible record is built by the
 World, and each identifier is turned into a token with the real ``Tokenizer`` (normalization + HMAC),
-exactly as the privacy gate does; member ids become member tokens as in ``masked.crm_members``.
-Timed: ``cem_pipeline.identity.resolve`` (graph, connected components, attachments) plus
-``assign_keys`` (first run, empty key map), i.e. the work of the dbt Python models
-``int_identity__resolution`` and ``int_identity__key_map``; building the World and tokenizing are not.
+exactly as the privacy gate does; member ids become member tokens as in ``masked.crm_members``. It is
+written into a fresh DuckDB warehouse as ``intermediate.int_identity__evidence``, then dbt builds the real
+SQL models ``int_identity__resolution`` (graph, connected components, attachments) and
+``int_identity__key_map`` (first run, empty map) on it, plus ``int_identity__record_keys`` for scoring.
+Timed: the two models' execution time as dbt reports it (run_results.json), and the whole dbt call
+(parse and start-up included); building the World, tokenizing and loading the evidence are not.
 
 Pairwise figures: over records with a known person (truth ``person_id >= 0``) that carry at least one
 identifier token; a pair is "same person" in truth, and predicted when both records got the same
@@ -27,7 +29,11 @@ alone links nobody. Not timed.
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,11 +45,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from scipy.sparse import coo_matrix  # noqa: E402
 from scipy.sparse.csgraph import connected_components  # noqa: E402
 
-from tests.support.identity_reference import assign_keys, record_keys, resolve  # noqa: E402
+import duckdb  # noqa: E402
+
 from cem_pipeline.privacy import Tokenizer  # noqa: E402
 from cem_pipeline.simulator.world import World  # noqa: E402
 
 KEY = "bench-key-0123456789abcdef0123456789abcdef"
+ROOT = Path(__file__).resolve().parent.parent
+DBT = str(Path(sys.executable).with_name("dbt"))
+TIMED = ("int_identity__resolution", "int_identity__key_map")
 # entity -> [(source field, evidence kind, tokenizer role or None for a plain id)]
 FIELDS = {
     "crm_customers": [("customer_id", "customer_id", None), ("name", "name", "name"), ("phone", "phone", "phone"),
@@ -159,15 +169,45 @@ def ceiling_pairs(evidence: pd.DataFrame, records: pd.DataFrame, scored: np.ndar
     return pairs(pd.Series(np.bincount(labels[:len(records)][scored])))
 
 
-def evaluate(world: World, now: int, max_anchors: int, weak: bool, evidence=None, records=None,
-             ceiling: bool = False) -> dict:
-    if evidence is None:
-        evidence, records = world_evidence(world, now, Tokenizer(KEY))
+def load_evidence(warehouse: Path, evidence: pd.DataFrame) -> None:
+    """Write ``evidence`` as the warehouse's ``intermediate.int_identity__evidence`` (what the dbt model builds)."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("evidence", evidence[["entity", "record_id", "kind", "token"]])
+        con.execute("create schema if not exists intermediate")
+        con.execute("create or replace table intermediate.int_identity__evidence as select * from evidence")
+
+
+def run_sql_models(warehouse: Path, dbt_dir: Path, **dbt_vars) -> tuple[dict, float, str]:
+    """dbt-build the identity models over the warehouse's evidence, with ``dbt_vars`` (the identity_* vars of
+    dbt_project.yml) and dbt's target and logs in ``dbt_dir`` (reused, it saves a re-parse): (seconds per
+    model, the whole dbt call, how many rounds the components took). RuntimeError with dbt's output when
+    dbt fails."""
+    command = [DBT, "run", "--select", *TIMED, "int_identity__record_keys", "--vars", json.dumps(dbt_vars),
+               "--project-dir", str(ROOT / "dbt_project"), "--profiles-dir", str(ROOT / "dbt_project"),
+               "--target-path", str(dbt_dir / "target"), "--log-path", str(dbt_dir / "logs")]
+    env = {**os.environ, "CEM_ENGINE": "duckdb", "CEM_WAREHOUSE_PATH": str(warehouse)}
     t0 = time.perf_counter()
-    res = resolve(evidence, max_anchors_per_token=max_anchors, weak_evidence=weak)
-    history = assign_keys(res, None)
-    seconds = time.perf_counter() - t0
-    keyed = record_keys(res, history)
+    done = subprocess.run(command, cwd=ROOT / "dbt_project", env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise RuntimeError(f"dbt failed:\n{done.stdout}\n{done.stderr}")
+    results = json.loads((dbt_dir / "target" / "run_results.json").read_text())["results"]
+    rounds = next((line.split("connected components ")[-1] for line in done.stdout.splitlines()
+                   if "connected components converged" in line), "?")
+    seconds = {r["unique_id"].split(".")[-1]: r["execution_time"]
+               for r in results if r["unique_id"].startswith("model.")}
+    return seconds, wall, rounds
+
+
+def evaluate(world: World, max_anchors: int, weak: bool, evidence: pd.DataFrame, records: pd.DataFrame,
+             workdir: Path, ceiling: bool = False) -> dict:
+    warehouse = workdir / "identity.duckdb"
+    load_evidence(warehouse, evidence)
+    model_seconds, dbt_seconds, rounds = run_sql_models(
+        warehouse, workdir, identity_max_anchors_per_token=max_anchors, identity_weak_evidence=weak)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        keyed = con.execute("select entity, record_id, customer_key, match_rule, is_anchor "
+                            "from intermediate.int_identity__record_keys").df()
     merged = records.merge(keyed[["entity", "record_id", "customer_key", "match_rule"]],
                            on=["entity", "record_id"], how="left")
     assert len(merged) == len(records)  # one row per record, in the order of records (= record_no)
@@ -177,7 +217,9 @@ def evaluate(world: World, now: int, max_anchors: int, weak: bool, evidence=None
     known = merged[merged.person_id >= 0]
     scored = known[known.has_identifier]
     out = pairwise(scored)
-    out.update(seconds=seconds, records=len(merged), known=len(known), scored=len(scored),
+    out.update(seconds=sum(model_seconds[m] for m in TIMED), model_seconds=model_seconds, dbt_seconds=dbt_seconds,
+               rounds=rounds,
+               records=len(merged), known=len(known), scored=len(scored),
                no_identifier=int((~known.has_identifier).sum()),
                unknown_person=int((merged.person_id < 0).sum()),
                scored_unmatched=int(scored.customer_key.isna().sum()),
@@ -210,12 +252,15 @@ def main(argv=None) -> None:
             variants += [(args.max_anchors, False), (10**9, True)]
         ceiling = None
         for cap, weak in variants:
-            r = evaluate(world, now, cap, weak, evidence, records, ceiling=ceiling is None)
+            with tempfile.TemporaryDirectory(prefix="identity-bench-") as workdir:
+                r = evaluate(world, cap, weak, evidence, records, Path(workdir), ceiling=ceiling is None)
             if ceiling is None:
                 ceiling = r["ceiling_pairs"]
                 print(f"recall ceiling (shared identifiers only): {ceiling:,}/{r['true_pairs']:,} = "
                       f"{ceiling / r['true_pairs']:.5f} ({r['ceiling_seconds']:.1f}s, not timed)", flush=True)
-            print(f"cap={cap if cap < 10**9 else 'none'} weak={weak}: resolve+keys {r['seconds']:.2f}s | "
+            print(f"cap={cap if cap < 10**9 else 'none'} weak={weak}: SQL resolution+keys {r['seconds']:.2f}s "
+                  f"({', '.join(f'{m} {t:.2f}s' for m, t in r['model_seconds'].items())}; "
+                  f"dbt call {r['dbt_seconds']:.1f}s; {r['rounds']}) | "
                   f"precision {r['tp']:,}/{r['predicted_pairs']:,} = {r['precision']:.5f} | "
                   f"recall {r['tp']:,}/{r['true_pairs']:,} = {r['recall']:.5f} | "
                   f"ceiling {ceiling / r['true_pairs']:.5f}, recall/ceiling {r['tp']:,}/{ceiling:,} = "

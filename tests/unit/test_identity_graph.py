@@ -1,38 +1,21 @@
-"""Identity resolution as pure functions: the over-merge guards (shared shop e-mail, family phone) and the
-append-only key map (merges keep the older key, splits mint a new one). The graph end to end against the
-simulator's truth is tests/e2e/test_identity.py."""
+"""The reference identity resolver (tests/support/identity_reference.py, pandas), the oracle the SQL models are
+held to in tests/integration/test_identity_sql.py: the over-merge guards (shared shop e-mail, family phone)
+and the append-only key map (merges keep the older key, splits mint a new one). The graph end to end against
+the simulator's truth is tests/e2e/test_identity.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from tests.support.identity_reference import assign_keys, record_keys as py_record_keys, resolve
 from cem_pipeline.simulator import names as V
+from tests.support.identity import assert_shop_and_family_resolved, shop_and_family_evidence
+from tests.support.identity_reference import assign_keys, record_keys as py_record_keys, resolve
 
 
 def test_shared_shop_email_and_family_phone_do_not_weld_people():
-    shop, phone = "email:shop", "phone:family"
-    rows = []
-    for i in range(10):  # eight strangers with the shop's e-mail, two relatives on one phone
-        rows += [("crm_customers", f"C{i}", "self", f"C{i}"), ("crm_customers", f"C{i}", "name", f"name:{i}"),
-                 ("crm_customers", f"C{i}", "email", shop if i >= 2 else f"email:{i}")]
-        if i < 2:
-            rows.append(("crm_customers", f"C{i}", "phone", phone))
-        else:
-            rows.append(("crm_customers", f"C{i}", "phone", f"phone:{i}"))
-    # A duplicate registration of person 5: same name and phone -> merged.
-    rows += [("crm_customers", "C5b", "self", "C5b"), ("crm_customers", "C5b", "name", "name:5"),
-             ("crm_customers", "C5b", "phone", "phone:5")]
-    # A survey by the shop e-mail and a call from the family phone are ambiguous: no customer.
-    rows += [("surveys", "S1", "email", shop), ("calls", "K1", "phone", phone), ("calls", "K2", "phone", "phone:3")]
-    ev = pd.DataFrame(rows, columns=["entity", "record_id", "kind", "token"])
     for cap in (3, 100):
-        res = resolve(ev, max_anchors_per_token=cap)
-        comp = dict(zip(res.record_id, res.component))
-        assert len({comp[f"C{i}"] for i in range(10)}) == 10
-        assert comp["C5b"] == comp["C5"]
-        assert pd.isna(comp["S1"]) and pd.isna(comp["K1"]) and comp["K2"] == comp["C3"]
+        assert_shop_and_family_resolved(resolve(shop_and_family_evidence(), max_anchors_per_token=cap))
 
 
 def test_shop_email_people_stay_apart_in_a_simulated_world():

@@ -17,73 +17,81 @@
 -- A record's token of a kind is its smallest (records carry one per kind). The component is its smallest
 -- anchor 'entity:record_id': deterministic, and the order in which the key map numbers new customers.
 -- tests/support/identity_reference.py is the same rules in pandas, the oracle of tests/unit/test_identity_sql.py.
-{{ config(materialized='table', post_hook="{{ drop_connected_components() }}") }}
+{#- The graph's parts are built once as scratch tables beside the model (macros/identity.sql), read by the
+    component rounds and by the final select, and dropped by the post-hook. -#}
+{%- set scratch = ['anchors', 'contact', 'orders', 'components'] %}
+{{ config(materialized='table', post_hook="{{ drop_scratch_tables(" ~ scratch ~ ") }}") }}
 
 {%- set cap = var('identity_max_anchors_per_token') | int %}
 {%- set weak = (var('identity_weak_evidence') | string | lower) not in ('false', '0', 'none', '') %}
+{#- match_rule of each attachment step, in order: a record keeps the first step that attaches it -#}
+{%- set steps = ['customer_id', 'member', 'order', 'contact_unique', 'weak_unique'] %}
+{%- set evidence = ref('int_identity__evidence') %}
 
-{%- set graph_ctes %}
-evidence as (
-    select entity, record_id, kind, token
-    from {{ ref('int_identity__evidence') }}
-    where record_id is not null and token is not null
-),
+{%- set anchors_sql %}
+select distinct entity, record_id, concat(entity, ':', record_id) as node
+from {{ evidence }}
+where entity in ('crm_customers', 'crm_members')
+{%- endset %}
+{%- set anchors = scratch_table('anchors', anchors_sql) %}
 
-anchors as (
-    select distinct entity, record_id, concat(entity, ':', record_id) as node
-    from {{ ref('int_identity__evidence') }}
-    where entity in ('crm_customers', 'crm_members') and record_id is not null
-),
-
-anchor_tokens as (
+{#- each anchor's token of each kind, less those too common to be evidence (rule 3; names and masked
+    phones are never evidence alone, so they are not capped) -#}
+{%- set contact_sql %}
+with anchor_tokens as (
     select concat(entity, ':', record_id) as node, kind, min(token) as token
-    from evidence
+    from {{ evidence }}
     where (entity = 'crm_customers' and kind in ('name', 'phone', 'email', 'handle', 'phone_masked'))
         or (entity = 'crm_members' and kind = 'wechat')
     group by entity, record_id, kind
 ),
 
--- rule 3: names and masked phones are never evidence alone, so they are not capped
-contact as (
-    select node, kind, token
-    from (
-        select node, kind, token, count(*) over (partition by kind, token) as holders
-        from anchor_tokens
-    ) as counted
-    where kind in ('name', 'phone_masked') or holders <= {{ cap }}
-),
-
--- each order's customer node, member node, and node: its customer's, else its member's
-orders as (
-    select
-        o.order_id,
-        o.customer_id,
-        c.node as customer_node,
-        m.node as member_node,
-        coalesce(c.node, m.node) as node
-    from (
-        select
-            record_id as order_id,
-            min(case when kind = 'customer_id' then token end) as customer_id,
-            min(case when kind = 'member' then token end) as member_token
-        from evidence
-        where entity = 'crm_orders'
-        group by record_id
-    ) as o
-    left join anchors as c on c.node = concat('crm_customers:', o.customer_id)
-    left join anchors as m on m.node = concat('crm_members:', o.member_token)
+common as (
+    select kind, token
+    from anchor_tokens
+    where kind not in ('name', 'phone_masked')
+    group by kind, token
+    having count(*) > {{ cap }}
 )
+
+select t.node, t.kind, t.token
+from anchor_tokens as t
+left join common as c on c.kind = t.kind and c.token = t.token
+where c.token is null
 {%- endset %}
+{%- set contact = scratch_table('contact', contact_sql) %}
 
+{#- each order's customer node, member node, and node: its customer's, else its member's -#}
+{%- set orders_sql %}
+select
+    o.order_id,
+    o.customer_id,
+    c.node as customer_node,
+    m.node as member_node,
+    coalesce(c.node, m.node) as node
+from (
+    select
+        record_id as order_id,
+        min(case when kind = 'customer_id' then token end) as customer_id,
+        min(case when kind = 'member' then token end) as member_token
+    from {{ evidence }}
+    where entity = 'crm_orders'
+    group by record_id
+) as o
+left join {{ anchors }} as c on c.node = concat('crm_customers:', o.customer_id)
+left join {{ anchors }} as m on m.node = concat('crm_members:', o.member_token)
+{%- endset %}
+{%- set orders = scratch_table('orders', orders_sql) %}
+
+{#- the edges between anchors (rules 1 and 2); a group sharing an identifier is joined as a star, each
+    node to the group's smallest -#}
 {%- set edges_sql %}
-with {{ graph_ctes }},
-
-surveys as (
+with surveys as (
     select
         record_id,
         min(case when kind = 'member' then token end) as member_token,
         min(case when kind = 'order' then token end) as order_id
-    from evidence
+    from {{ evidence }}
     where entity = 'surveys'
     group by record_id
 ),
@@ -94,97 +102,103 @@ pairs as (
         max(case when kind = 'name' then token end) as name,
         max(case when kind = 'phone' then token end) as phone,
         max(case when kind = 'email' then token end) as email
-    from contact
+    from {{ contact }}
     where kind in ('name', 'phone', 'email')
     group by node
+),
+
+shared as (
+    select kind, token, min(node) as centre
+    from {{ contact }}
+    where kind in ('wechat', 'handle')
+    group by kind, token
 )
 
 -- rule 1: a member's customer
 select concat('crm_members:', e.record_id) as src, a.node as dst
-from evidence as e
-inner join anchors as a on a.node = concat('crm_customers:', e.token)
+from {{ evidence }} as e
+inner join {{ anchors }} as a on a.node = concat('crm_customers:', e.token)
 where e.entity = 'crm_members' and e.kind = 'customer_id'
 -- an order's customer and member
 union all
-select customer_node, member_node from orders where customer_node is not null and member_node is not null
+select customer_node, member_node from {{ orders }} where customer_node is not null and member_node is not null
 -- a survey's member and order
 union all
 select m.node, o.node
 from surveys as s
-inner join anchors as m on m.node = concat('crm_members:', s.member_token)
-inner join orders as o on o.order_id = s.order_id
+inner join {{ anchors }} as m on m.node = concat('crm_members:', s.member_token)
+inner join {{ orders }} as o on o.order_id = s.order_id
 where o.node is not null
--- a shared WeChat id or handle (a star to the group's smallest node)
+-- a shared WeChat id or handle
 union all
-select node, min(node) over (partition by kind, token) from contact where kind in ('wechat', 'handle')
+select c.node, s.centre from {{ contact }} as c inner join shared as s on s.kind = c.kind and s.token = c.token
 -- rule 2: two agreeing identifiers
+{%- for a, b in [('name', 'phone'), ('name', 'email'), ('phone', 'email')] %}
 union all
-select node, min(node) over (partition by name, phone) from pairs where name is not null and phone is not null
-union all
-select node, min(node) over (partition by name, email) from pairs where name is not null and email is not null
-union all
-select node, min(node) over (partition by phone, email) from pairs where phone is not null and email is not null
+select p.node, g.centre
+from pairs as p
+inner join (select {{ a }}, {{ b }}, min(node) as centre from pairs group by {{ a }}, {{ b }}) as g
+    on g.{{ a }} = p.{{ a }} and g.{{ b }} = p.{{ b }}
+{%- endfor %}
 {%- endset %}
-
 {%- set labels = connected_components(edges_sql) %}
 
-with {{ graph_ctes }},
+{%- set components_sql %}
+select a.entity, a.record_id, a.node, coalesce(l.label, a.node) as component
+from {{ anchors }} as a
+left join {{ labels }} as l on l.node = a.node
+{%- endset %}
+{%- set components = scratch_table('components', components_sql) %}
 
-anchor_components as (
-    select a.entity, a.record_id, a.node, coalesce(l.label, a.node) as component
-    from anchors as a
-    left join {{ labels }} as l on l.node = a.node
-),
-
-other as (
+with other as (
     select entity, record_id, kind, token
-    from evidence
+    from {{ evidence }}
     where entity not in ('crm_customers', 'crm_members')
 ),
 
--- rule 4, by hard keys: (record, step, match_rule, component)
+-- rule 4, by hard keys: (record, step, component)
 hard as (
-    select 'crm_orders' as entity, o.order_id as record_id, 1 as step, 'customer_id' as match_rule, c.component
-    from orders as o
-    inner join anchor_components as c on c.node = o.node
+    select 'crm_orders' as entity, o.order_id as record_id, 1 as step, c.component
+    from {{ orders }} as o
+    inner join {{ components }} as c on c.node = o.node
     where o.customer_id is not null
     union all
-    select r.entity, r.record_id, 2, 'member', c.component
+    select r.entity, r.record_id, 2, c.component
     from other as r
-    inner join anchor_components as c on c.node = concat('crm_members:', r.token)
+    inner join {{ components }} as c on c.node = concat('crm_members:', r.token)
     where r.kind = 'member'
     union all
-    select r.entity, r.record_id, 3, 'order', c.component
+    select r.entity, r.record_id, 3, c.component
     from other as r
-    inner join orders as o on o.order_id = r.token
-    inner join anchor_components as c on c.node = o.node
+    inner join {{ orders }} as o on o.order_id = r.token
+    inner join {{ components }} as c on c.node = o.node
     where r.kind = 'order'
 ),
 
 contact_candidates as (
     select distinct r.entity, r.record_id, c.component
     from other as r
-    inner join contact as t on t.kind = r.kind and t.token = r.token
-    inner join anchor_components as c on c.node = t.node
+    inner join {{ contact }} as t on t.kind = r.kind and t.token = r.token
+    inner join {{ components }} as c on c.node = t.node
     where r.kind in ('phone', 'email', 'handle')
 ),
 
 contact_unique as (
-    select entity, record_id, 4 as step, 'contact_unique' as match_rule, min(component) as component
+    select entity, record_id, 4 as step, min(component) as component
     from contact_candidates
     group by entity, record_id
     having count(*) = 1
 ),
 
+-- per record the first step that finds a component (the smallest if several): the smallest of the
+-- texts step || component (steps are one digit), a plain aggregate (no window)
 strong as (
-    select entity, record_id, step, match_rule, component
+    select entity, record_id, cast(substring(found, 1, 1) as int) as step, substring(found, 2) as component
     from (
-        select
-            entity, record_id, step, match_rule, component,
-            row_number() over (partition by entity, record_id order by step, component) as pick
-        from (select * from hard union all select * from contact_unique) as found
-    ) as ranked
-    where pick = 1
+        select entity, record_id, min(concat(cast(step as string), component)) as found
+        from (select * from hard union all select * from contact_unique) as candidates
+        group by entity, record_id
+    ) as firsts
 ),
 
 {%- if weak %}
@@ -197,8 +211,8 @@ weak_lookup as (
     where r.entity = 'reviews' and r.kind = 'nickname'
     union all
     select distinct 'phone_masked', t.token, c.component
-    from contact as t
-    inner join anchor_components as c on c.node = t.node
+    from {{ contact }} as t
+    inner join {{ components }} as c on c.node = t.node
     where t.kind = 'phone_masked'
 ),
 
@@ -224,7 +238,7 @@ weak_fits as (
 ),
 
 weak_unique as (
-    select 'reviews' as entity, record_id, 5 as step, 'weak_unique' as match_rule, min(component) as component
+    select 'reviews' as entity, record_id, 5 as step, min(component) as component
     from weak_fits
     group by record_id
     having count(*) = 1
@@ -244,8 +258,13 @@ records as (
 )
 
 select entity, record_id, component, 'anchor' as match_rule, true as is_anchor
-from anchor_components
+from {{ components }}
 union all
-select r.entity, r.record_id, a.component, a.match_rule, false
+select
+    r.entity,
+    r.record_id,
+    a.component,
+    case a.step {%- for rule in steps %} when {{ loop.index }} then '{{ rule }}'{% endfor %} end as match_rule,
+    false
 from records as r
 left join attached as a on a.entity = r.entity and a.record_id = r.record_id
