@@ -384,7 +384,9 @@ class Lake:
             elif qualified.startswith(f"{schema.STAGING}."):
                 df = self.read_path(self.dbt_table_path(qualified))
             else:
-                df = self.read(qualified)
+                df = self.read_path(self.table_path(qualified))
+            if df is None:  # nothing written yet (no row quarantined, say): the columns the queries read
+                df = self.spark.createDataFrame([], "record_id string, entity string")
             df.createOrReplaceTempView(view)
             return view
 
