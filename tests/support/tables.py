@@ -19,7 +19,7 @@ import pyarrow as pa
 # Columns that differ between two runs of the same code on the same seed: wall-clock times (when a row was
 # written or a load ran, never a fact about the data) and the arbitrary label the graph solver gives each
 # connected component (customer_key, not the label, is what identity promises to keep).
-VOLATILE = {"_load_id", "_ingested_at", "assigned_at", "generated_at", "scored_at", "component"}
+VOLATILE = {"_load_id", "load_id", "_ingested_at", "gated_at", "assigned_at", "generated_at", "scored_at", "component"}
 # Floats are compared to this relative tolerance: a sum in another order differs in the last bits.
 RTOL = 1e-9
 
