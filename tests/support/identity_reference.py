@@ -1,7 +1,10 @@
-"""Identity resolution: from identifier tokens on every record to one stable ``customer_key``.
+"""The reference identity resolver: from identifier tokens on every record to one stable ``customer_key``.
 
-Pure pandas/numpy/scipy; the dbt Python models ``int_identity__resolution`` and
-``int_identity__key_map`` call these functions, and so does ``bench/identity.py``.
+The pipeline resolves identity in SQL (dbt_project/models/intermediate/int_identity__resolution.sql and
+int_identity__key_map.sql, connected components in dbt_project/macros/identity.sql). This is the same rules
+in pandas/numpy/scipy, written independently (scipy's ``connected_components``, first rows by input order),
+kept as the oracle the SQL is held to (tests/integration/test_identity_sql.py). Where a record carries
+several tokens of one kind this takes the first row's, the SQL the smallest; the evidence has one per kind.
 
 Input (``resolve``): the evidence table, one row per (record, identifier):
 ``entity, record_id, kind, token``; kinds are ``customer_id`` (a CRM customer id the record points at,
