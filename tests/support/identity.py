@@ -67,8 +67,8 @@ def resolution_differences(sql: pd.DataFrame, reference: pd.DataFrame) -> list[s
     both = both[both._merge == "both"]
     rules = both[both.match_rule_ref.fillna("-") != both.match_rule_sql.fillna("-")]
     if len(rules):
-        problems.append(f"{len(rules)} match_rule differences, e.g. "
-                        f"{rules[['entity', 'record_id', 'match_rule_ref', 'match_rule_sql']].head(3).to_dict('records')}")
+        sample = rules[["entity", "record_id", "match_rule_ref", "match_rule_sql"]].head(3).to_dict("records")
+        problems.append(f"{len(rules)} match_rule differences, e.g. {sample}")
     unmatched = (both.component_ref.isna() != both.component_sql.isna()).sum()
     if unmatched:
         problems.append(f"{unmatched} records matched by one side only")
@@ -83,4 +83,5 @@ def resolution_differences(sql: pd.DataFrame, reference: pd.DataFrame) -> list[s
 def key_map_rows(key_map: pd.DataFrame) -> set[tuple]:
     """A key map as a set of rows (assigned_at, the wall clock, left out; a null previous_key as None)."""
     rows = key_map[KEY_MAP_ROW].astype(object).where(key_map[KEY_MAP_ROW].notna(), None)
-    return {(e, a, int(k), None if p is None else int(p), r, int(s)) for e, a, k, p, r, s in rows.itertuples(index=False)}
+    return {(e, a, int(k), None if p is None else int(p), r, int(s))
+            for e, a, k, p, r, s in rows.itertuples(index=False)}
