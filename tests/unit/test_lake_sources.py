@@ -47,12 +47,13 @@ def test_partition_columns_are_columns_and_come_last():
 
 def test_dbt_sessions_on_spark_use_the_lake_session_settings():
     """dbt-spark starts its own SparkSession from the profile: it must run with the settings the Python
-    steps' session has (time zone above all: timestamps are UTC wall time on both sides)."""
+    steps' session has (time zone above all: timestamps are UTC wall time on both sides; and no console
+    progress bar, which would break the JSON lines on dbt's stdout that dagster-dbt turns into events)."""
     import yaml
 
     from cem_pipeline.lake import SPARK_CONF
 
     profile = yaml.safe_load((REPO / "dbt_project" / "profiles.yml").read_text())
     params = {k: str(v).lower() for k, v in profile["cem"]["outputs"]["spark"]["server_side_parameters"].items()}
-    for key in ("spark.ui.enabled", "spark.sql.shuffle.partitions", "spark.sql.session.timeZone", "spark.driver.memory"):
+    for key in ("spark.ui.enabled", "spark.ui.showConsoleProgress", "spark.sql.shuffle.partitions", "spark.sql.session.timeZone", "spark.driver.memory"):
         assert params[key] == SPARK_CONF[key].lower(), key
