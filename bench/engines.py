@@ -117,9 +117,10 @@ def run_engine(engine: str, seed: int, customers: int, workdir: Path, corpus, ma
                 started = time.time()
                 with Sampler() as sampler:
                     result = run_job(job, instance)
-                if not result.success:
-                    failed = [e.step_key for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
-                    raise SystemExit(f"{engine}: {job} failed in steps {failed}")
+                not_run = [e.step_key for e in result.all_events
+                           if e.event_type_value in ("STEP_FAILURE", "STEP_SKIPPED")]
+                if not result.success or not_run:
+                    raise SystemExit(f"{engine}: {job} failed or skipped steps {sorted(set(not_run))}")
                 out[job] = (time.time() - started, profile(instance, result, sampler))
     finally:
         sim.stop()
