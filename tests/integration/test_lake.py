@@ -144,8 +144,8 @@ def test_spark_scores_on_the_executors_what_duckdb_scores(spark, tmp_path):
     lake = _lake(spark, tmp_path)
     spark.createDataFrame(texts.astype({"turn": "float"})).withColumn("turn", __import__("pyspark.sql.functions",
         fromlist=["col"]).col("turn").cast("int")).write.parquet(lake.table_path(schema.TEXTS_VIEW))
-    summary, counts = lake.score(model, "torch")
-    assert summary.n_scored == 5 and summary.blank_texts == 1
+    summary, counts, runtime = lake.score(model, "torch")
+    assert summary.n_scored == 5 and summary.blank_texts == 1 and runtime == "torch"
 
     with duckdb.connect() as con:
         duck = store.score_warehouse(con, load_scorer(model, runtime="torch"), texts=texts)
@@ -155,5 +155,5 @@ def test_spark_scores_on_the_executors_what_duckdb_scores(spark, tmp_path):
             want = _sorted(con.cursor().table(table).df(), cols)
             got = _sorted(lake.read_path(lake.table_path(table)).toPandas(), cols)
             assert got.equals(want), table
-    again, _ = lake.score(model, "torch")  # nothing new: nothing rescored
+    again, _, _ = lake.score(model, "torch")  # nothing new: nothing rescored
     assert again.n_scored == 0
