@@ -233,7 +233,7 @@ class Lake:
         if landed is not None:
             first = Window.partitionBy("_record_hash").orderBy("_page_no", "_row_no")
             new = landed.withColumn("_k", F.row_number().over(first)).where("_k = 1").drop("_k")
-            committed = self.committed_loads(entity.name)
+            committed = sorted(done.load_id)  # the ledger read above; no second read
             seen = self.read_path(raw) if committed else None
             if seen is not None:
                 seen = (seen.where(F.col("_load_id").isin(committed))
@@ -454,7 +454,8 @@ class Lake:
         table replaced in one transaction; raw, masked and staging stay in the lake."""
         marts = f"{self.root}/{DBT_WAREHOUSE}/{schema.MARTS}.db"
         copies = {f"{schema.MARTS}.{t}": self.read_path(f"{marts}/{t}") for t in self._folders(marts)}
-        copies[schema.LOAD_LEDGER] = self.spark.createDataFrame(self.ledger()) if len(self.ledger()) else None
+        ledger = self.ledger()  # one row per load, its latest status: what DuckDB's ledger holds
+        copies[schema.LOAD_LEDGER] = self.spark.createDataFrame(ledger) if len(ledger) else None
         copies[schema.GATE_LEDGER] = self.read_path(self.table_path(schema.GATE_LEDGER))
         sizes = pa.table(list(zip(*self.layer_sizes())) or [[], [], []], names=["layer", "table_name", "rows"])
         with warehouse.connect() as con:
