@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from assets.analytics import analytics_assets
 from assets.dbt import cem_dbt_models, dbt_executable, dbt_project
 from assets.freshness import with_mart_freshness
 from assets.gates import masked_assets
@@ -17,7 +18,8 @@ from sensors.jobs import jobs
 from sensors.schedules import schedules
 
 defs = dg.Definitions(
-    assets=with_mart_freshness([*raw_assets, *masked_assets, *ml_assets, cem_dbt_models, bi_publication]),
+    assets=with_mart_freshness([*raw_assets, *masked_assets, *ml_assets, cem_dbt_models,
+                                     *analytics_assets, bi_publication]),
     asset_checks=staged_checks,
     jobs=jobs,
     schedules=schedules,

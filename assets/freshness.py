@@ -10,6 +10,8 @@ MART_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=6), 
 
 
 def _with_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
+    if spec.tags.get("cadence") == "daily":  # refreshed by the daily job only (mart_key_drivers)
+        return spec
     if spec.key.to_user_string().startswith(PUBLISHED_PREFIXES):
         return spec.replace_attributes(freshness_policy=MART_FRESHNESS)
     return spec

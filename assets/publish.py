@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.analytics import analytics_assets
 from assets.dbt import MANIFEST, cem_dbt_models
 from assets.resources import CemSettings
 from cem_pipeline.publish import publish
@@ -25,12 +26,12 @@ def _published_model_keys() -> list[dg.AssetKey]:
 @dg.asset(
     name="bi_publication",
     group_name="publish",
-    deps=_published_model_keys(),
+    deps=[*_published_model_keys(), *(k for a in analytics_assets for k in a.keys)],
     kinds={"duckdb", "parquet"},
     owners=["team:analytics-engineering"],
     tags={"layer": "publish"},
-    description="The published models (dim_customer_360, fct_feedback, every mart_*, the quality report) "
-                "copied into a separate read-only DuckDB file for BI tools (written to a temp file, then "
+    description="The published models (dim_customer_360, fct_feedback, every mart_*, the quality report, the "
+                "analytics tables) copied into a separate read-only DuckDB file for BI tools (written to a temp file, then "
                 "atomically renamed) and one Parquet file per table. Never holds raw or masked tables.",
 )
 def bi_publication(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:

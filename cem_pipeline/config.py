@@ -442,3 +442,26 @@ def corpus_dir(environ=None) -> Path | None:
     environ = os.environ if environ is None else environ
     value = _env("CORPUS_DIR", environ)
     return Path(value) if value else None
+
+
+def analytics_settings(environ=None):
+    """Key-driver and metric-drop settings (cem_pipeline.analytics) from CEM_KEY_DRIVER_* / CEM_DROP_* variables:
+    smaller companies lower the minimum sample sizes, at the price of wider intervals."""
+    from cem_pipeline.analytics.drivers import DriverSettings
+    from cem_pipeline.analytics.drops import DropSettings
+
+    env = os.environ if environ is None else environ
+    fdr = _float("DROP_FDR", DropSettings.fdr, env)
+    if not 0 < fdr < 1:
+        raise ConfigError(f"{PREFIX}DROP_FDR={fdr} must be between 0 and 1 (e.g. 0.05)")
+    drivers = DriverSettings(
+        bootstrap=_int("KEY_DRIVER_BOOTSTRAP", DriverSettings.bootstrap, env, minimum=50),
+        min_responses=_int("KEY_DRIVER_MIN_RESPONSES", DriverSettings.min_responses, env, minimum=10),
+        min_mentions=_int("KEY_DRIVER_MIN_MENTIONS", DriverSettings.min_mentions, env, minimum=2),
+    )
+    drops = DropSettings(
+        fdr=fdr,
+        min_current=_int("DROP_MIN_CURRENT", DropSettings.min_current, env, minimum=2),
+        min_baseline=_int("DROP_MIN_BASELINE", DropSettings.min_baseline, env, minimum=2),
+    )
+    return drivers, drops

@@ -48,6 +48,11 @@ class DuckDBEngine:
     def after_dbt(self) -> None:
         """Nothing to do: dbt wrote the file every reader opens."""
 
+    def read_frame(self, qualified: str):
+        """A dbt model (small: an aggregated analysis input) as a pandas DataFrame."""
+        with self.warehouse.connect(read_only=True) as con:
+            return con.execute(f"SELECT * FROM {qualified}").df()
+
 
 class SparkEngine:
     """The lake, through this process's SparkSession; the DuckDB file is the serving copy of the marts."""
@@ -79,6 +84,11 @@ class SparkEngine:
 
     def after_dbt(self) -> None:
         self.lake.serve(self.warehouse)
+
+    def read_frame(self, qualified: str):
+        """A dbt model in the lake (small: an aggregated analysis input) as a pandas DataFrame on the driver."""
+        frame = self.lake.read_path(self.lake.dbt_table_path(qualified))
+        return frame.toPandas() if frame is not None else None
 
 
 def engine_for(settings: Settings) -> DuckDBEngine | SparkEngine:

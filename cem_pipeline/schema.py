@@ -15,11 +15,12 @@ QUARANTINE = "quarantine"
 MASKED = "masked"
 ML = "ml"
 OPS = "ops"
+ANALYTICS = "analytics"
 STAGING = "staging"
 INTERMEDIATE = "intermediate"
 MARTS = "marts"
 
-PUBLISHED_SCHEMAS = (MARTS,)
+PUBLISHED_SCHEMAS = (MARTS, ANALYTICS)
 PII_SCHEMAS = (RAW,)
 
 
@@ -174,4 +175,36 @@ DELIVERY_COLUMNS = """
     last_error VARCHAR,
     target VARCHAR,
     response_status INTEGER
+"""
+
+
+# --- analytics: what the analysis assets write (assets/analytics.py, cem_pipeline.analytics) ----------------
+# Their inputs are dbt models (intermediate.int_key_driver_cells, int_metric_windows, int_segment_driver_windows).
+KEY_DRIVER_INPUT = f"{INTERMEDIATE}.int_key_driver_cells"
+METRIC_WINDOWS_INPUT = f"{INTERMEDIATE}.int_metric_windows"
+DRIVER_WINDOWS_INPUT = f"{INTERMEDIATE}.int_segment_driver_windows"
+
+KEY_DRIVERS_TABLE = f"{ANALYTICS}.mart_key_drivers"
+KEY_DRIVERS_COLUMNS = """
+    as_of_day DATE, segment_kind VARCHAR, segment_value VARCHAR, driver VARCHAR, topic VARCHAR,
+    polarity VARCHAR, responses BIGINT, mentions BIGINT, share_affected DOUBLE, importance DOUBLE,
+    importance_ci_low DOUBLE, importance_ci_high DOUBLE, importance_share DOUBLE, effect_points DOUBLE,
+    effect_ci_low DOUBLE, effect_ci_high DOUBLE, direction VARCHAR, model_r2 DOUBLE, bootstrap_resamples INTEGER,
+    mean_score_affected DOUBLE, mean_score_unaffected DOUBLE, fix_first_score DOUBLE, fix_first_rank INTEGER
+"""
+
+METRIC_TESTS_TABLE = f"{ANALYTICS}.metric_tests"
+METRIC_TESTS_COLUMNS = """
+    as_of_day DATE, metric VARCHAR, segment_kind VARCHAR, segment_value VARCHAR, window_days INTEGER,
+    current_n BIGINT, baseline_n BIGINT, current_value DOUBLE, baseline_value DOUBLE, change DOUBLE,
+    change_ci_low DOUBLE, change_ci_high DOUBLE, z DOUBLE, p_value DOUBLE, q_value DOUBLE, is_drop BOOLEAN
+"""
+
+METRIC_ALERTS_MART = "mart_metric_alerts"
+METRIC_ALERTS_TABLE = f"{ANALYTICS}.{METRIC_ALERTS_MART}"
+METRIC_ALERTS_COLUMNS = """
+    alert_id VARCHAR, alert_type VARCHAR, as_of_day DATE, metric VARCHAR, segment_kind VARCHAR,
+    segment_value VARCHAR, window_days INTEGER, windows_flagged VARCHAR, current_n BIGINT, baseline_n BIGINT,
+    current_value DOUBLE, baseline_value DOUBLE, change DOUBLE, change_ci_low DOUBLE, change_ci_high DOUBLE,
+    p_value DOUBLE, q_value DOUBLE, drivers_moved VARCHAR, opened_at TIMESTAMP
 """

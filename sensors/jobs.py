@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-RAW_TO_MARTS = dg.AssetSelection.all() - dg.AssetSelection.groups("ml")
+from assets.analytics import KEY_DRIVERS_KEY
+
+# The hourly job leaves out scoring and the key drivers (a daily analysis over 90 days of answers).
+RAW_TO_MARTS = dg.AssetSelection.all() - dg.AssetSelection.groups("ml") - dg.AssetSelection.assets(KEY_DRIVERS_KEY)
 
 hourly_job = dg.define_asset_job(
     "hourly_cx_refresh", selection=RAW_TO_MARTS,
@@ -23,7 +26,7 @@ daily_job = dg.define_asset_job(
 # It rebuilds those days of every incremental mart from staging (delete + insert): idempotent, so a
 # rerun gives identical tables.
 backfill_job = dg.define_asset_job(
-    "backfill_cx_marts", selection=dg.AssetSelection.groups("marts", "publish"),
+    "backfill_cx_marts", selection=dg.AssetSelection.groups("marts", "analytics", "publish"),
     description="Rebuild the marts for a day range (config: backfill_start, backfill_end), then republish.",
     tags={"cadence": "backfill"},
 )

@@ -2,8 +2,10 @@
 
 Contract
 --------
-- Source: ``marts.mart_cx_alerts`` (one alert per identified customer per day; ``alert_id`` is a
-  hash of customer key and day, so rebuilding the mart never creates a second alert).
+- Sources: ``marts.mart_cx_alerts`` (one alert per identified customer per day; ``alert_id`` is a
+  hash of customer key and day, so rebuilding the mart never creates a second alert) and
+  ``analytics.mart_metric_alerts`` (significant metric drops: one per metric x segment x day, ``alert_type``
+  ``metric_drop``; cem_pipeline.analytics.drops). Customer alerts carry ``alert_type`` ``customer``.
 - Ledger: ``ops.alert_deliveries``, one row per alert_id: status ``delivered`` | ``retrying`` |
   ``dead`` (gave up after ``max_attempts``), attempts, next attempt time, last error, target.
   An alert with a ledger row in ``delivered`` or ``dead`` is never sent again.
@@ -41,10 +43,15 @@ from cem_pipeline.config import AlertSettings, alert_settings  # noqa: F401  (re
 from cem_pipeline.schema import ALERTS_TABLE, DELIVERIES_TABLE, DELIVERY_COLUMNS, OPS
 
 PAYLOAD_FIELDS = (
-    "alert_id", "customer_key", "alert_day", "member_tier", "severity", "priority", "sla_hours",
+    "alert_id", "alert_type", "customer_key", "alert_day", "member_tier", "severity", "priority", "sla_hours",
     "opened_at", "due_at", "trigger_count", "trigger_kinds", "feedback_ids", "worst_feedback_id",
     "worst_source", "channel", "store_id", "touchpoint", "journey_stage", "worst_nps_score",
     "worst_csat_score", "worst_rating", "min_sentiment_score", "feedback_excerpt",
+)
+METRIC_PAYLOAD_FIELDS = (
+    "alert_id", "alert_type", "as_of_day", "metric", "segment_kind", "segment_value", "window_days",
+    "windows_flagged", "current_n", "baseline_n", "current_value", "baseline_value", "change", "change_ci_low",
+    "change_ci_high", "p_value", "q_value", "drivers_moved", "opened_at",
 )
 
 
@@ -135,8 +142,10 @@ def _jsonable(value):
 
 
 def payload_of(row: dict) -> dict:
-    """The webhook body: the whitelisted masked fields of one mart_cx_alerts row."""
-    return {k: _jsonable(row.get(k)) for k in PAYLOAD_FIELDS if k in row}
+    """The webhook body: the whitelisted fields of one alert (masked fields only for a customer alert; a
+    metric alert names a segment, never a person)."""
+    fields = METRIC_PAYLOAD_FIELDS if row.get("alert_type") == "metric_drop" else PAYLOAD_FIELDS
+    return {k: _jsonable(row.get(k)) for k in fields if k in row}
 
 
 @dataclass
@@ -169,23 +178,37 @@ def _ensure_ledger(con) -> None:
     con.execute(f"CREATE TABLE IF NOT EXISTS {DELIVERIES_TABLE} ({DELIVERY_COLUMNS})")
 
 
+def _table_exists(con, schema_name: str, table: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                            [schema_name, table]).fetchone()[0])
+
+
 def _pending(warehouse: Path, now: dt.datetime, limit: int) -> list[dict]:
+    """Undelivered alerts of both kinds, oldest first: customer alerts (mart_cx_alerts) and metric-drop alerts
+    (analytics.mart_metric_alerts). Their alert_ids are hashes of different things, so one ledger holds both."""
     con = _connect(warehouse, read_only=False)
     try:
         _ensure_ledger(con)
-        exists = con.execute("SELECT count(*) FROM information_schema.tables "
-                             "WHERE table_schema = ? AND table_name = ?", [schema.MARTS, schema.ALERTS_MART]).fetchone()[0]
-        if not exists:
-            return []
-        cur = con.execute(f"""
-            SELECT a.*, coalesce(d.attempts, 0) AS _attempts
-            FROM {ALERTS_TABLE} AS a
-            LEFT JOIN {DELIVERIES_TABLE} AS d USING (alert_id)
-            WHERE d.alert_id IS NULL OR (d.status = 'retrying' AND d.next_attempt_at <= ?)
-            ORDER BY a.opened_at, a.alert_id
-            LIMIT ?""", [now, limit])
-        names = [c[0] for c in cur.description]
-        return [dict(zip(names, r)) for r in cur.fetchall()]
+        rows: list[dict] = []
+        for table, kind, order in ((ALERTS_TABLE, "customer", "a.opened_at"),
+                                   (schema.METRIC_ALERTS_TABLE, None, "a.opened_at")):
+            schema_name, name = table.split(".")
+            if not _table_exists(con, schema_name, name):
+                continue
+            cur = con.execute(f"""
+                SELECT a.*, coalesce(d.attempts, 0) AS _attempts
+                FROM {table} AS a
+                LEFT JOIN {DELIVERIES_TABLE} AS d USING (alert_id)
+                WHERE d.alert_id IS NULL OR (d.status = 'retrying' AND d.next_attempt_at <= ?)
+                ORDER BY {order}, a.alert_id
+                LIMIT ?""", [now, limit])
+            names = [c[0] for c in cur.description]
+            for r in cur.fetchall():
+                row = dict(zip(names, r))
+                row.setdefault("alert_type", kind)
+                rows.append(row)
+        rows.sort(key=lambda r: (str(r.get("opened_at")), r["alert_id"]))
+        return rows[:limit]
     finally:
         con.close()
 

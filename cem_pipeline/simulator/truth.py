@@ -9,13 +9,17 @@ from cem_pipeline.simulator.world import World
 
 def write_truth(world: World, path: str | Path, now: int) -> list[str]:
     """Write records.parquet (person and label per record), metrics.parquet (true NPS/CSAT/CES per
-    day x channel) and planted_pii.parquet into directory ``path``; return the files written."""
+    day x channel) planted_pii.parquet, drivers.parquet (the planted key drivers), drops.parquet
+    (the planted metric drops) and surveys.parquet (each response's experience and segments) into directory ``path``; return the files written."""
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
     files = {
         "records.parquet": world.truth_records(now),
         "metrics.parquet": world.truth_metrics(now),
         "planted_pii.parquet": world.planted_pii(),
+        "drivers.parquet": world.truth_drivers(),
+        "drops.parquet": world.truth_drops(),
+        "surveys.parquet": world.truth_surveys(now),
     }
     for name, frame in files.items():
         frame.to_parquet(out / name, index=False)

@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from cem_pipeline.simulator import experience as X
 from cem_pipeline.simulator import names as V
 from cem_pipeline.simulator.corpus import NEG, NEU, POS, Corpus
 
@@ -85,10 +86,11 @@ class Table:
 
 class World:
     def __init__(self, seed: int = 7, customers: int = 2000, days: int = 30, future_days: int = 14,
-                 corpus: Corpus | None = None):
+                 corpus: Corpus | None = None, drops: bool = True):
         if customers < 10:
             raise ValueError("customers must be at least 10")
         self.seed, self.n_people, self.days = seed, customers, days
+        self.drops = X.DROPS if drops else ()  # the control world (drops=False) has none
         self.start = int(START.timestamp())
         self.initial_now = self.start + days * DAY
         self.end = self.initial_now + future_days * DAY
@@ -530,8 +532,6 @@ class World:
         t1 = responded + np.where(late, rng.integers(HOUR, 72 * HOUR, total), rng.integers(60, 1800, total))
         corrected = rng.random(total) < 0.02
         t2 = np.where(corrected, t1 + rng.integers(HOUR, 48 * HOUR, total), NEVER)
-        score_v2 = np.where(kind == "nps", np.minimum(score + 1, 10),
-                            np.where(kind == "csat", np.minimum(score + 1, 5), np.minimum(score + 1, 7)))
         ids = np.array([f"SR{k:09d}" for k in range(total)], dtype=object)
         id_mode = rng.random(total)
         phone_style = rng.integers(0, 8, total)
@@ -542,6 +542,10 @@ class World:
             first_order.setdefault(p, k)
         give_order = rng.random(total) < 0.3
         store_of_tp = rng.integers(0, self.physical_stores, total)
+        self._nps_experiences(self._rngs[9], kind, channel, touchpoint, store_of_tp, person, langs, responded,
+                              score, text_idx, labels, has_comment)
+        score_v2 = np.where(kind == "nps", np.minimum(score + 1, 10),
+                            np.where(kind == "csat", np.minimum(score + 1, 5), np.minimum(score + 1, 7)))
         self.survey_kind, self.survey_channel, self.survey_responded = kind, channel, responded
         self.survey_score_v1, self.survey_score_v2, self.survey_t2 = score, score_v2, t2
         self.survey_touchpoint, self.survey_person = touchpoint, person
@@ -571,6 +575,60 @@ class World:
         self.tables["surveys"] = Table("surveys", total, t1, t2, person, build, ids)
         self.tables["surveys"].labels = np.where(has_comment, labels, None)
         self.tables["surveys"].langs = langs
+
+    def _nps_experiences(self, rng, kind, channel, touchpoint, store_of_tp, person, langs, responded, score,
+                         text_idx, labels, has_comment):
+        """NPS answers from the planted drivers and drops (simulator/experience.py); edits the arrays in place."""
+        n = len(kind)
+        drivers = X.DRIVERS
+        effects = np.array([d.effect for d in drivers] + [0.0])  # index -1: no experience
+        u = rng.random(n)
+        experience = np.searchsorted(np.cumsum([d.rate for d in drivers]), u, side="right")
+        experience = np.where(experience >= len(drivers), -1, experience)
+        day = (responded - self.start) // DAY
+        store = np.where(channel == "store", self.store_ids[store_of_tp], None)
+        segments = {"store": store, "channel": channel, "touchpoint": touchpoint,
+                    "member_tier": np.where(self.is_member[person], self.tier[person], None)}
+        is_nps = kind == "nps"
+        busiest = pd.Series(store[is_nps & (channel == "store")]).value_counts().index
+        mood = self.mood[person] * X.MOOD_WEIGHT + np.array([X.CHANNEL_SHIFT[c] for c in channel])
+        mean_before = X.BASE + mood + effects[experience]
+        drop = np.full(n, -1)
+        shift = np.zeros(n)
+        surges = rng.random((len(X.DROPS), n))  # drawn in the control world too: the same world but the drops
+        for k, d in enumerate(self.drops):
+            value = (busiest[0] if len(busiest) else None) if d.value == X.BUSIEST_STORE else d.value
+            hit = is_nps & (segments[d.segment] == value) & (day >= d.day) & (day < d.day + d.days) & (drop < 0)
+            surge = surges[k] < d.surge
+            drop[hit] = k
+            shift[hit] = d.shift
+            if d.driver:
+                experience[hit & surge] = X.DRIVER_INDEX[d.driver]
+        mean_after = X.BASE + mood + effects[experience] + shift
+        latent = mean_after + rng.normal(0.0, X.NOISE_SD, n)
+        nps_rows = np.flatnonzero(is_nps)
+        score[nps_rows] = np.clip(np.round(latent[nps_rows]), 0, 10).astype(np.int64)
+        pick = rng.random(n)
+        for r in nps_rows.tolist():
+            texts = X.topic_texts(self.corpus.survey_comments[langs[r]], langs[r])
+            if experience[r] >= 0:
+                d = drivers[experience[r]]
+                cands = texts.get((d.topic, d.polarity))
+                if cands:  # the comment says what happened
+                    has_comment[r] = True
+                    labels[r] = d.polarity
+                    text_idx[r] = cands[int(pick[r] * len(cands))]
+                    continue
+            if has_comment[r]:  # nothing happened: a comment that mentions no topic, same mood-drawn label
+                cands = texts.get(("", labels[r])) or texts.get(("", POS)) or []
+                if cands:
+                    text_idx[r] = cands[int(pick[r] * len(cands))]
+                    labels[r] = self.corpus.survey_comments[langs[r]].labels[text_idx[r]]
+        self.survey_experience, self.survey_drop = experience, drop
+        self.survey_nps_mean = (mean_before, mean_after)
+        self.survey_segments = segments
+        self.drop_values = [(busiest[0] if len(busiest) else None) if d.value == X.BUSIEST_STORE else d.value
+                            for d in self.drops]
 
     # ---------------------------------------------------------------- truth
     def truth_metrics(self, now: int) -> pd.DataFrame:
@@ -651,3 +709,51 @@ class World:
             rows.append(("nickname", self.nickname(p), p))
         rows.extend(self.planted_text_pii)
         return pd.DataFrame(rows, columns=["kind", "value", "person_id"]).drop_duplicates(ignore_index=True)
+
+    def truth_drivers(self) -> pd.DataFrame:
+        """The planted drivers of likelihood-to-recommend: effect in points, rate, true importance and rank
+        (1 = most important, among the non-zero drivers; zero drivers have no rank)."""
+        frame = pd.DataFrame([{"driver": d.name, "topic": d.topic, "polarity": d.polarity, "effect_points": d.effect,
+                               "rate": d.rate, "importance": d.importance} for d in X.DRIVERS])
+        frame["importance_share"] = frame["importance"] / frame["importance"].sum()
+        nonzero = frame["effect_points"] != 0
+        frame["rank"] = frame["importance"].where(nonzero).rank(ascending=False, method="first").astype("Int64")
+        return frame
+
+    def truth_drops(self) -> pd.DataFrame:
+        """Every planted drop: segment, days, cause, the NPS responses it touched, and the true NPS drop (the
+        expected NPS of those responses with the drop minus without it, over the answer noise)."""
+        before, after = self.survey_nps_mean
+        day = (self.survey_responded - self.start) // DAY
+        rows = []
+        for k, d in enumerate(self.drops):
+            hit = self.survey_drop == k
+            nps = lambda means: float(np.mean([X.expected_nps(m) for m in means])) if len(means) else float("nan")
+            first_day = (START + dt.timedelta(days=d.day)).date()
+            rows.append({
+                "drop_id": k, "segment": d.segment, "value": self.drop_values[k], "first_day": first_day,
+                "last_day": first_day + dt.timedelta(days=d.days - 1), "shift_points": d.shift,
+                "driver": d.driver, "surge": d.surge, "responses": int(hit.sum()),
+                "responses_first_two_days": int((hit & (day < d.day + 2)).sum()),
+                "true_nps_drop": nps(before[hit]) - nps(after[hit]),
+            })
+        return pd.DataFrame(rows, columns=["drop_id", "segment", "value", "first_day", "last_day", "shift_points",
+                                           "driver", "surge", "responses", "responses_first_two_days",
+                                           "true_nps_drop"])
+
+    def truth_surveys(self, now: int) -> pd.DataFrame:
+        """Every visible survey response (current version) with its segments, its planted experience (driver
+        name, or None) and the planted drop it is part of (drop_id, or -1)."""
+        t = self.tables["surveys"]
+        idx, _, is_v2 = t.visible_current(now)
+        frame = pd.DataFrame({
+            "response_id": t.ids[idx], "survey_type": self.survey_kind[idx],
+            "score": np.where(is_v2, self.survey_score_v2[idx], self.survey_score_v1[idx]),
+            "day": [dt.datetime.fromtimestamp(d, TZ).date() for d in local_day(self.survey_responded[idx]).tolist()],
+            "person_id": self.survey_person[idx],
+            "experience": [X.DRIVERS[e].name if e >= 0 else None for e in self.survey_experience[idx].tolist()],
+            "drop_id": self.survey_drop[idx],
+        })
+        for name, values in self.survey_segments.items():
+            frame[name] = values[idx]
+        return frame

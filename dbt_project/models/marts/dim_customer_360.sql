@@ -1,6 +1,5 @@
 -- One row per customer (customer_key): who they are (masked display fields only), their membership,
 -- orders and spend, every channel they used, their latest NPS / CSAT / CES and their feedback.
-{% set tier_rank = "case tier when 'platinum' then 4 when 'gold' then 3 when 'silver' then 2 when 'bronze' then 1 else 0 end" %}
 with keys as (
     select entity, record_id, customer_key
     from {{ ref('int_identity__record_keys') }}
@@ -29,7 +28,7 @@ display as (
 ),
 
 members as (
-    select k.customer_key, m.*, {{ tier_rank }} as tier_rank
+    select k.customer_key, m.*, {{ tier_rank('tier') }} as tier_rank
     from keys as k
     inner join {{ ref('stg_crm__members') }} as m
         on k.entity = 'crm_members' and k.record_id = m.member_token
@@ -134,8 +133,7 @@ select
     d.preferred_language,
     d.birth_year,
     -- membership
-    case m.tier_rank when 4 then 'platinum' when 3 then 'gold' when 2 then 'silver' when 1 then 'bronze' end
-        as member_tier,
+    {{ tier_name('m.tier_rank') }} as member_tier,
     coalesce(m.member_accounts, 0) as member_accounts,
     m.member_points,
     m.member_since,

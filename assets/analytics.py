@@ -1,0 +1,95 @@
+"""Analysis assets (group ``analytics``): key drivers and significant metric drops.
+
+Each reads its aggregated dbt input through the engine (small at any volume, so it runs on one machine on
+Spark too), calls the pure functions of :mod:`cem_pipeline.analytics` and replaces its tables in schema
+``analytics`` of the DuckDB file in one transaction; the BI file publishes them beside the marts, and the
+alert sensor delivers new metric alerts like customer alerts.
+
+- ``mart_key_drivers`` (daily job): relative weights of each driver for likelihood-to-recommend, per segment.
+- ``mart_metric_alerts`` (hourly and daily): every test in ``analytics.metric_tests``, the significant drops
+  (Benjamini-Hochberg across the run's tests) in ``analytics.mart_metric_alerts``.
+"""
+
+
+import datetime as dt
+
+import dagster as dg
+import pandas as pd
+
+from assets.resources import CemSettings
+from cem_pipeline import schema
+from cem_pipeline.analytics.drivers import key_drivers
+from cem_pipeline.analytics.drops import metric_alerts, metric_tests
+from cem_pipeline.config import analytics_settings
+
+ANALYTICS_GROUP = "analytics"
+KEY_DRIVERS_KEY = dg.AssetKey("mart_key_drivers")
+
+
+def replace_tables(warehouse, tables: dict[str, tuple[str, pd.DataFrame]]) -> None:
+    """Replace each ``schema.table`` with its frame (columns as in the DDL) in one transaction."""
+    with warehouse.connect() as con:
+        con.execute("BEGIN")
+        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.ANALYTICS}")
+        for qualified, (columns, frame) in tables.items():
+            con.execute(f"CREATE OR REPLACE TABLE {qualified} ({columns})")
+            if len(frame):
+                con.register("_analysis", frame)
+                con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM _analysis")
+                con.unregister("_analysis")
+        con.execute("COMMIT")
+
+
+def _input(cem: CemSettings, qualified: str) -> pd.DataFrame:
+    frame = cem.engine().read_frame(qualified)
+    if frame is None:
+        raise dg.Failure(f"{qualified} is missing: run the dbt models first (the daily job builds them).")
+    return frame
+
+
+@dg.asset(
+    key=KEY_DRIVERS_KEY, group_name=ANALYTICS_GROUP, kinds={"python", "numpy"}, owners=["team:analytics-engineering"],
+    deps=[dg.AssetKey("int_key_driver_cells")], tags={"layer": "marts", "cadence": "daily"},
+    description="Key drivers of likelihood-to-recommend per segment (overall, channel, journey stage): Johnson's "
+                "relative weights with bootstrap 95% intervals, effect in points, share affected, fix-first rank "
+                "(cem_pipeline/analytics/drivers.py). Table analytics.mart_key_drivers.",
+)
+def mart_key_drivers(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:
+    drivers_settings, _ = analytics_settings()
+    result = key_drivers(_input(cem, schema.KEY_DRIVER_INPUT), drivers_settings)
+    replace_tables(cem.warehouse(), {schema.KEY_DRIVERS_TABLE: (schema.KEY_DRIVERS_COLUMNS, result)})
+    overall = result[result["segment_kind"] == "overall"].head(5)
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": dg.MetadataValue.int(len(result)),
+        "segments": dg.MetadataValue.int(result[["segment_kind", "segment_value"]].drop_duplicates().shape[0]),
+        "top_drivers_overall": dg.MetadataValue.md(overall[["driver", "importance_share", "effect_points",
+                                                            "direction", "share_affected"]].to_markdown(index=False))
+        if len(overall) else "no segment has enough NPS responses",
+    })
+
+
+@dg.asset(
+    key=dg.AssetKey(schema.METRIC_ALERTS_MART), group_name=ANALYTICS_GROUP, kinds={"python", "scipy"},
+    owners=["team:analytics-engineering"],
+    deps=[dg.AssetKey("int_metric_windows"), dg.AssetKey("int_segment_driver_windows")], tags={"layer": "marts"},
+    description="Significant drops of NPS / CSAT / CES per store, channel, touchpoint and member tier (latest 1 and "
+                "7 days vs the 28 days before; z-tests on the metrics' own variance, Benjamini-Hochberg across "
+                "the run's tests), with the drivers that moved. Tables analytics.metric_tests and "
+                "analytics.mart_metric_alerts (delivered by the deliver_cx_alerts sensor).",
+)
+def mart_metric_alerts(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:
+    _, drop_settings = analytics_settings()
+    tests = metric_tests(_input(cem, schema.METRIC_WINDOWS_INPUT), drop_settings)
+    alerts = metric_alerts(tests, _input(cem, schema.DRIVER_WINDOWS_INPUT), drop_settings)
+    alerts["opened_at"] = dt.datetime.now()
+    replace_tables(cem.warehouse(), {schema.METRIC_TESTS_TABLE: (schema.METRIC_TESTS_COLUMNS, tests),
+                                     schema.METRIC_ALERTS_TABLE: (schema.METRIC_ALERTS_COLUMNS, alerts)})
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": dg.MetadataValue.int(len(alerts)),
+        "tests": dg.MetadataValue.int(len(tests)),
+        "alerts": dg.MetadataValue.md(alerts[["metric", "segment_kind", "segment_value", "change", "q_value",
+                                              "drivers_moved"]].to_markdown(index=False)) if len(alerts) else "none",
+    })
+
+
+analytics_assets = [mart_key_drivers, mart_metric_alerts]
