@@ -32,6 +32,11 @@ NICKNAME = "nickname"
 MASKED_PHONE = "masked_phone"  # already masked by the source (138****8000); still tokenized
 ID_NUMBER = "id_number"
 BANK_CARD = "bank_card"
+QQ = "qq"
+PASSPORT = "passport"
+TRAVEL_PERMIT = "travel_permit"  # HK / Macau / Taiwan travel permits (港澳通行证, 台胞证, 回乡证)
+LICENCE_PLATE = "licence_plate"
+ADDRESS = "address"  # Chinese and English postal addresses
 
 
 @dataclass(frozen=True)
@@ -47,11 +52,19 @@ class PiiKind:
 
 REGISTRY: tuple[PiiKind, ...] = (
     PiiKind(EMAIL, norm.normalize_email, masks.mask_email, placeholder="[EMAIL]", redact=redact.find_emails),
+    # keyword-led numbers before the plain number kinds, so "QQ：13800138000" is a QQ number, not a phone
+    PiiKind(QQ, norm.normalize_code, placeholder="[QQ]", redact=redact.find_qq_numbers),
+    PiiKind(PASSPORT, norm.normalize_code, placeholder="[PASSPORT]", redact=redact.find_passports),
+    PiiKind(TRAVEL_PERMIT, norm.normalize_code, placeholder="[TRAVEL_PERMIT]", redact=redact.find_travel_permits),
     PiiKind(BANK_CARD, norm.normalize_digits, placeholder="[BANK_CARD]", redact=redact.find_bank_cards),
     PiiKind(ID_NUMBER, norm.normalize_digits, placeholder="[ID_NUMBER]", redact=redact.find_id_numbers),
+    PiiKind(LICENCE_PLATE, norm.normalize_code, placeholder="[LICENCE_PLATE]", redact=redact.find_licence_plates),
     PiiKind(PHONE, norm.normalize_phone, masks.mask_phone, masked_token_kind=MASKED_PHONE,
             placeholder="[PHONE]", redact=redact.find_phones),
-    PiiKind(NAME, norm.normalize_name, masks.mask_name),
+    # after the numbers, so a phone inside an address is [PHONE]; before names (北京路8号张先生收)
+    PiiKind(ADDRESS, norm.clean, placeholder="[ADDRESS]", redact=redact.find_addresses),
+    # in text only the name after a salutation or in a signature: [NAME]先生, Mr. [NAME], Regards, [NAME]
+    PiiKind(NAME, norm.normalize_name, masks.mask_name, placeholder="[NAME]", redact=redact.find_names),
     PiiKind(WECHAT, norm.normalize_handle, masks.mask_handle, aliases=("wechat",)),
     PiiKind(MEMBER, norm.normalize_member_id, masks.mask_member_id, aliases=("member",)),
     PiiKind(HANDLE, norm.normalize_handle, masks.mask_handle, aliases=("handle", "social")),
@@ -111,7 +124,7 @@ def redact_into(text: str, counts: dict[str, int]) -> str:
 
 
 def redact_text(text: str) -> RedactionResult:
-    """Replace every kind found in text (phones, e-mails, PRC ID numbers, bank cards) by its placeholder."""
+    """Replace every kind found in text (the registry's kinds with a placeholder) by its placeholder."""
     counts: dict[str, int] = {}
     if text is None:
         return RedactionResult(text, counts)

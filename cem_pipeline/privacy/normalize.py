@@ -98,3 +98,11 @@ def normalize_digits(value) -> str | None:
     if text is None:
         return None
     return re.sub(r"[\s\-]", "", text).upper()
+
+
+def normalize_code(value) -> str | None:
+    """Passport, permit, QQ and plate numbers: NFKC, separators (space, -, ·, .) dropped, upper-cased."""
+    text = _text(value)
+    if text is None:
+        return None
+    return re.sub(r"[\s\-·•・.]", "", text).upper() or None

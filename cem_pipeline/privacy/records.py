@@ -15,8 +15,9 @@ mutated), driven by the catalogue's ``Field.pii`` roles:
   Keys starting with ``_`` are pipeline metadata (``_load_id``...) and pass through unchanged; do not
   pass the raw record's JSON blob through this function, it is not part of the masked layer.
 
-Counting: pass a dict as ``counts`` and it is incremented in place: redactions by type (``phone``,
-``email``, ``id_number``, ``bank_card``) plus ``tokenized`` (identifier fields turned into tokens).
+Counting: pass a dict as ``counts`` and it is incremented in place: redactions by kind (``phone``,
+``email``, ``id_number``, ``bank_card``, ``qq``, ``passport``, ``travel_permit``, ``licence_plate``,
+``address``, ``name``) plus ``tokenized`` (identifier fields turned into tokens).
 :func:`mask_records` does a batch and returns ``(records, counts)``.
 """
 

@@ -98,7 +98,7 @@ def test_entity_by_name_and_display_forms(tok):
 def test_free_text_fields_and_turns(tok):
     calls = mask_record("calls", sample(C.entity("calls")), tok)
     assert calls["turns"][0] == {"turn": 1, "speaker": "customer", "offset_s": 0.0,
-                                 "text": "我是张先生，电话[PHONE]，邮箱[EMAIL]，身份证[ID_NUMBER]，卡号[BANK_CARD]。"}
+                                 "text": "我是[NAME]先生，电话[PHONE]，邮箱[EMAIL]，身份证[ID_NUMBER]，卡号[BANK_CARD]。"}
     assert calls["turns"][1]["text"] == "好的，请问还有什么可以帮您？"
     review = mask_record("reviews", sample(C.entity("reviews")), tok)
     assert review["text"] == calls["turns"][0]["text"]
