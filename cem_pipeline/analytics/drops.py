@@ -49,6 +49,8 @@ def metric_tests(windows: pd.DataFrame, settings: DropSettings | None = None) ->
     """Every test of the run (see the module doc), with its BH q-value and whether it is a significant drop."""
     settings = settings or DropSettings()
     keys = ["segment_kind", "segment_value", "as_of_day", "window_days"]
+    numeric = [f"{m}{suffix}" for m in METRICS for suffix in ("", "_n", "_margin_of_error")]
+    windows = windows.astype({c: float for c in numeric if c in windows.columns})
     current = windows[windows["period"] == "current"].set_index(keys)
     baseline = windows[windows["period"] == "baseline"].set_index(keys)
     both = current.join(baseline, lsuffix="_c", rsuffix="_b", how="inner")

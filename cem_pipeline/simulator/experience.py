@@ -81,12 +81,12 @@ BUSIEST_STORE = "<busiest>"
 # Planted in the default world: big drops in big segments, a small one (below 10 NPS points), one in a
 # small store, and later ones for the hourly runs that follow the first 30 days.
 DROPS = (
-    Drop("member_tier", "bronze", 24, 7, -0.3, "delivery_negative", 0.25),
+    Drop("member_tier", "bronze", 24, 7, -0.6, "delivery_negative", 0.3),
     Drop("channel", "call_center", 26, 7, -0.4, "service_negative", 0.3),
     Drop("touchpoint", "app_checkout", 27, 7, -1.4),
     Drop("store", BUSIEST_STORE, 22, 7, -0.8, "quality_negative", 0.3),
     Drop("channel", "mini_program", 18, 7, -0.25),
-    Drop("channel", "web", 31, 7, -0.4, "delivery_negative", 0.2),
+    Drop("channel", "web", 31, 7, -0.9, "delivery_negative", 0.4),
     Drop("member_tier", "gold", 34, 7, -1.0))
 
 

@@ -590,6 +590,7 @@ class World:
         segments = {"store": store, "channel": channel, "touchpoint": touchpoint,
                     "member_tier": np.where(self.is_member[person], self.tier[person], None)}
         is_nps = kind == "nps"
+        experience[~is_nps] = -1  # CSAT and CES answers keep their comment-label model
         busiest = pd.Series(store[is_nps & (channel == "store")]).value_counts().index
         mood = self.mood[person] * X.MOOD_WEIGHT + np.array([X.CHANNEL_SHIFT[c] for c in channel])
         mean_before = X.BASE + mood + effects[experience]

@@ -350,8 +350,9 @@ def test_alert_ids_survive_the_rerun_and_deliveries_carry_no_pii(runs, tmp_path)
     settings = AlertSettings(webhook_url=None, outbox_path=outbox)
     warehouse = tmp_path / "cem.duckdb"  # delivery records itself in the warehouse: a private copy
     shutil.copy(runs["warehouse"], warehouse)
+    metric_alerts = len(query(warehouse, "select alert_id from analytics.mart_metric_alerts"))
     report = deliver_pending(warehouse, OutboxTransport(outbox), settings)
-    assert len(report.delivered) == len(hourly)
+    assert len(report.delivered) == len(hourly) + metric_alerts
     assert deliver_pending(warehouse, OutboxTransport(outbox), settings).considered == 0
     text = outbox.read_text(encoding="utf-8") if outbox.exists() else ""
     pii = runs["sim"].world.planted_pii()
@@ -359,7 +360,8 @@ def test_alert_ids_survive_the_rerun_and_deliveries_carry_no_pii(runs, tmp_path)
     leaked = [v for v in values if len(v) >= 8 and v in text]
     assert not leaked, leaked[:5]
     lines = [json.loads(x) for x in text.splitlines()]
-    assert len({x["idempotency_key"] for x in lines}) == len(lines) == len(hourly)
+    assert len({x["idempotency_key"] for x in lines}) == len(lines) == len(hourly) + metric_alerts
+    assert sum(x["alert"]["alert_type"] == "customer" for x in lines) == len(hourly)
 
 
 def test_customer_360_counts_each_customers_alerts(runs):

@@ -233,3 +233,29 @@ def test_a_backlog_goes_out_concurrently_each_alert_once(tmp_path, concurrency):
     assert (rx.max_in_flight == 1) if concurrency == 1 else (rx.max_in_flight > 1)
     ledger = delivery_status(warehouse).set_index("alert_id")
     assert (ledger.loc[ids, "status"] == "delivered").all() and (ledger.loc[ids, "attempts"] == 1).all()
+
+
+def test_metric_drop_alerts_reach_the_same_webhook_once_with_their_own_type(tmp_path):
+    from cem_pipeline import schema
+    from cem_pipeline.alerts.delivery import METRIC_PAYLOAD_FIELDS
+
+    warehouse = tmp_path / "w.duckdb"
+    customer = make_alerts(warehouse, 2)
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(f"CREATE SCHEMA {schema.ANALYTICS}")
+        con.execute(f"CREATE TABLE {schema.METRIC_ALERTS_TABLE} ({schema.METRIC_ALERTS_COLUMNS})")
+        con.execute(f"""INSERT INTO {schema.METRIC_ALERTS_TABLE} (alert_id, alert_type, as_of_day, metric, segment_kind,
+            segment_value, window_days, windows_flagged, current_n, baseline_n, current_value, baseline_value, change,
+            change_ci_low, change_ci_high, p_value, q_value, drivers_moved, opened_at) VALUES
+            ('m1', 'metric_drop', DATE '2026-10-01', 'nps', 'store', 'S0001', 7, '1d,7d', 140, 600, 2.0, 31.5, -29.5,
+             -41.0, -18.0, 1e-6, 4e-5, 'delivery_negative +21.0 pp (4.0% -> 25.0%)', TIMESTAMP '2026-10-01 08:00:00')""")
+    with Receiver() as rx:
+        transport = WebhookTransport(rx.url, timeout_s=2)
+        assert sorted(deliver_pending(warehouse, transport, FAST).delivered) == sorted(["m1", *customer])
+        assert deliver_pending(warehouse, transport, FAST).considered == 0
+    bodies = {k: b for k, b in rx.received}
+    assert len(rx.received) == 3
+    metric = bodies["m1"]
+    assert metric["alert_type"] == "metric_drop" and set(metric) == set(METRIC_PAYLOAD_FIELDS)
+    assert metric["change"] == -29.5 and metric["segment_value"] == "S0001"
+    assert all(bodies[k]["alert_type"] == "customer" for k in customer)

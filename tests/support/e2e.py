@@ -34,6 +34,12 @@ def pipeline_env(sim: SimulatorServer, workdir: Path, **extra) -> dict[str, str]
         # The ml group runs in the daily job: score with a tiny random checkpoint (milliseconds, no
         # training); tests/e2e/test_ml.py covers the ml assets themselves.
         "CEM_SENTIMENT_MODEL": str(tiny_sentiment_model()),
+        # A few hundred customers: small enough samples that the analyses produce rows to check.
+        "CEM_KEY_DRIVER_MIN_RESPONSES": "40",
+        "CEM_KEY_DRIVER_MIN_MENTIONS": "3",
+        "CEM_KEY_DRIVER_BOOTSTRAP": "100",
+        "CEM_DROP_MIN_CURRENT": "5",
+        "CEM_DROP_MIN_BASELINE": "10",
     }
     env.update(extra)
     return env

@@ -1,0 +1,98 @@
+"""The analyses in the pipeline (issue 16): the dbt inputs against the simulator's truth, the analysis tables
+the assets write, their publication and the metric-alert delivery. (The statistics themselves are tested
+against the planted truth at 20k customers in tests/integration/test_analytics_truth.py.)"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cem_pipeline import schema
+from cem_pipeline.analytics.drivers import DriverSettings, key_drivers
+from cem_pipeline.analytics.drops import DropSettings, metric_tests
+from cem_pipeline.simulator import experience as X
+from tests.support.analytics_truth import truth_windows
+from tests.support.e2e import query
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def daily(shared):
+    return shared.daily
+
+
+def test_survey_drivers_are_the_planted_experiences(shared, daily):
+    truth = shared.sim.world.truth_surveys(daily.now).set_index("response_id")
+    staged = query(daily.warehouse, "select record_id, survey_type, score, drivers from intermediate.int_survey_drivers")
+    assert set(staged["record_id"]) == set(truth.index)
+    staged = staged.join(truth[["experience", "score"]], on="record_id", rsuffix="_truth")
+    assert (staged["score"] == staged["score_truth"]).all()
+    topics = query(daily.warehouse, "select distinct record_id, topic from intermediate.int_topic_mentions "
+                                    "where source = 'surveys'")
+    mentioned = topics.groupby("record_id")["topic"].agg(set)
+    experienced = staged[staged["experience"].notna()]
+    assert len(experienced) >= 30
+    topic_of = {d.name: d.topic for d in X.DRIVERS}
+    # every planted experience is mentioned by its comment, and only that topic
+    for row in experienced.itertuples():
+        assert mentioned.get(row.record_id) == {topic_of[row.experience]}, row
+        assert all(d.rpartition("_")[0] == topic_of[row.experience] for d in row.drivers.split("|") if d)
+    # a response with nothing planted mentions no topic
+    quiet = staged[staged["experience"].isna() & (staged["survey_type"] == "nps")]
+    assert (quiet["drivers"] == "").mean() >= 0.99
+
+
+def test_metric_windows_equal_the_truth(shared, daily):
+    windows = query(daily.warehouse, f"select * from {schema.METRIC_WINDOWS_INPUT}")
+    as_of = windows["as_of_day"].max()
+    assert (windows["as_of_day"] == as_of).all()
+    truth = truth_windows(shared.sim.world, pd.Timestamp(as_of).date(), now=daily.now)
+    keys = ["segment_kind", "segment_value", "window_days", "period"]
+    # member tiers depend on identity resolution (tested in test_identity); the other segments are exact
+    mine = windows[windows["segment_kind"] != "member_tier"].set_index(keys).sort_index()
+    theirs = truth[truth["segment_kind"] != "member_tier"].set_index(keys).sort_index()
+    assert list(mine.index) == list(theirs.index)
+    for column in ("nps_n", "csat_n", "ces_n"):
+        assert (mine[column].to_numpy() == theirs[column].to_numpy()).all(), column
+    for column in ("nps", "nps_margin_of_error", "csat", "ces"):
+        np.testing.assert_allclose(mine[column].astype(float), theirs[column].astype(float), atol=1e-4)
+
+
+def test_the_analysis_tables_are_what_the_functions_give_on_the_inputs(daily):
+    tests = query(daily.warehouse, f"select * from {schema.METRIC_TESTS_TABLE}")
+    windows = query(daily.warehouse, f"select * from {schema.METRIC_WINDOWS_INPUT}")
+    expected = metric_tests(windows, DropSettings(min_current=5, min_baseline=10))
+    assert len(tests) == len(expected) > 0
+    np.testing.assert_allclose(tests["p_value"].sort_values(), expected["p_value"].sort_values(), rtol=1e-9)
+    alerts = query(daily.warehouse, f"select * from {schema.METRIC_ALERTS_TABLE}")
+    assert set(alerts["alert_id"]).isdisjoint(query(daily.warehouse, "select alert_id from marts.mart_cx_alerts")["alert_id"])
+    drivers = query(daily.warehouse, f"select * from {schema.KEY_DRIVERS_TABLE}")
+    cells = query(daily.warehouse, f"select * from {schema.KEY_DRIVER_INPUT}")
+    again = key_drivers(cells, DriverSettings(bootstrap=100, min_responses=40, min_mentions=3))
+    assert len(drivers) == len(again) > 0
+    overall = drivers[drivers["segment_kind"] == "overall"]
+    assert overall["importance"].sum() == pytest.approx(overall["model_r2"].iloc[0])
+    assert (overall["importance_ci_low"] <= overall["importance"]).all()
+    assert (overall["importance"] <= overall["importance_ci_high"]).all()
+
+
+def test_analysis_tables_are_published(daily):
+    published = query(daily.bi_file, "select table_schema, table_name from information_schema.tables")
+    names = set(published["table_schema"] + "." + published["table_name"])
+    assert {schema.KEY_DRIVERS_TABLE, schema.METRIC_ALERTS_TABLE, schema.METRIC_TESTS_TABLE} <= names
+    assert not any(n.startswith(("raw.", "masked.", "intermediate.")) for n in names)
+
+
+def test_metric_alerts_reach_the_outbox_once_with_their_type(daily):
+    alerts = query(daily.warehouse, f"select alert_id from {schema.METRIC_ALERTS_TABLE}")
+    outbox = daily.data_dir / "alerts_outbox.jsonl"
+    lines = [json.loads(l) for l in outbox.read_text().splitlines()] if outbox.exists() else []
+    sent = [l["alert"] for l in lines if l["alert"].get("alert_type") == "metric_drop"]
+    if alerts.empty:
+        pytest.skip("no metric drop is significant at this size")
+    assert sorted(a["alert_id"] for a in sent) == sorted(alerts["alert_id"])
+    assert all({"metric", "segment_kind", "segment_value", "change", "q_value"} <= set(a) for a in sent)
