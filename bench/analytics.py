@@ -15,6 +15,11 @@ statistics, not the sentiment model or identity resolution in front of them. Pri
 - control worlds (no drops): the share of runs (one every other day from day 24 to 43) raising any alert
   (the bar: <= 5%);
 - the seconds one analysis takes (key drivers: every segment, 400 resamples; drops: every test of a run).
+
+``--pipeline MODEL_DIR`` instead runs the daily job (sources over HTTP, gates, dbt, scoring with the sentiment
+model in MODEL_DIR, the analysis assets) on one seed and compares what the product shows with the truth:
+the key drivers as the pipeline finds them from topic mentions and sentence sentiment (so the sentiment
+model's errors count), and the metric alerts of that run against the planted drops active on its day.
 """
 
 from __future__ import annotations
@@ -36,11 +41,73 @@ from cem_pipeline.simulator.world import START, World  # noqa: E402
 from tests.support.analytics_truth import truth_cells, truth_windows  # noqa: E402
 
 
+def pipeline(customers: int, seed: int, model_dir: str) -> int:
+    import tempfile
+
+    import duckdb
+
+    from cem_pipeline.simulator.server import SimulatorServer
+    from tests.support.e2e import environment, pipeline_env, run_job
+
+    workdir = Path(tempfile.mkdtemp(prefix="cem_bench_analytics_"))
+    sim = SimulatorServer(seed=seed, customers=customers).start()
+    env = pipeline_env(sim, workdir, CEM_SENTIMENT_MODEL=model_dir, CEM_PAGE_SIZE="5000", CEM_HTTP_READ_TIMEOUT="300")
+    for name in ("CEM_KEY_DRIVER_MIN_RESPONSES", "CEM_KEY_DRIVER_MIN_MENTIONS", "CEM_KEY_DRIVER_BOOTSTRAP",
+                 "CEM_DROP_MIN_CURRENT", "CEM_DROP_MIN_BASELINE"):
+        env.pop(name)  # the defaults a user gets
+    try:
+        with environment(env):
+            started = time.perf_counter()
+            result = run_job("daily_cx_rebuild")
+            seconds = time.perf_counter() - started
+        assert result.success, "the daily job failed"
+        with duckdb.connect(env["CEM_WAREHOUSE_PATH"], read_only=True) as con:
+            found = con.execute("select * from analytics.mart_key_drivers where segment_kind = 'overall'").df()
+            alerts = con.execute("select * from analytics.mart_metric_alerts").df()
+            tests = con.execute("select count(*) from analytics.metric_tests").fetchone()[0]
+            as_of = con.execute("select max(as_of_day) from intermediate.int_metric_windows").fetchone()[0]
+    finally:
+        sim.stop()
+    truth = sim.world.truth_drivers().set_index("driver")
+    found = found.set_index("driver")
+    print(f"# pipeline: {customers:,} customers, seed {seed}, daily job {seconds:.0f} s (scoring included), "
+          f"model {Path(model_dir).name}")
+    print(f"{'driver':<20} {'true effect':>11} {'true rank':>9} {'importance':>10} {'effect [95%]':>22} direction")
+    for driver, t in truth.iterrows():
+        if driver in found.index:
+            f = found.loc[driver]
+            print(f"{driver:<20} {t.effect_points:>+11.1f} {str(t['rank']):>9} {f.importance:>10.4f} "
+                  f"{f.effect_points:>+7.2f} [{f.effect_ci_low:+.2f}, {f.effect_ci_high:+.2f}] {f.direction}")
+        else:
+            print(f"{driver:<20} {t.effect_points:>+11.1f} {str(t['rank']):>9} {'(too few mentions)':>10}")
+    nonzero = [d for d in truth.index[truth["effect_points"] != 0] if d in found.index]
+    rho = spearmanr(found.loc[nonzero, "importance"], truth.loc[nonzero, "importance"]).statistic
+    zeros = [d for d in truth.index[truth["effect_points"] == 0] if d in found.index]
+    covered = sum(found.loc[d, "effect_ci_low"] <= 0 <= found.loc[d, "effect_ci_high"] for d in zeros)
+    print(f"Spearman over the non-zero drivers: {rho:.3f} (bar 0.9: {'met' if rho >= 0.9 else 'MISSED'}); "
+          f"zero drivers covering 0: {covered}/{len(zeros)}")
+    print(f"\nrun of {as_of}: {tests} tests, {len(alerts)} alerts")
+    for a in alerts.itertuples():
+        print(f"  {a.metric} {a.segment_kind}={a.segment_value} {a.window_days}d: {a.change:+.2f} "
+              f"[{a.change_ci_low:+.2f}, {a.change_ci_high:+.2f}] q={a.q_value:.2g}; moved: {a.drivers_moved}")
+    for d in sim.world.truth_drops().itertuples():
+        if d.first_day <= as_of <= d.last_day:
+            hit = ((alerts["metric"] == "nps") & (alerts["segment_kind"] == d.segment)
+                   & (alerts["segment_value"] == d.value)).any()
+            print(f"  planted: {d.segment}={d.value} since {d.first_day}, true drop {d.true_nps_drop:.1f}, cause "
+                  f"{d.driver}: {'alerted' if hit else 'not alerted'}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=20_000)
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--pipeline", metavar="MODEL_DIR", help="run the daily job with this sentiment model")
+    parser.add_argument("--seed", type=int, default=1, help="the seed of --pipeline")
     args = parser.parse_args(argv)
+    if args.pipeline:
+        return pipeline(args.customers, args.seed, args.pipeline)
 
     print(f"# analytics against the planted truth: {args.customers:,} customers, {args.seeds} seeds")
     rhos, covers, cover_total, driver_s, drop_s = [], {}, 0, [], []
