@@ -17,10 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--api-key", default=DEFAULT_API_KEY)
     parser.add_argument("--truth", metavar="DIR", help="write the ground truth as Parquet into DIR and continue")
+    parser.add_argument("--control", action="store_true",
+                        help="the control world: the same world without the planted metric drops")
     args = parser.parse_args(argv)
 
     sim = SimulatorServer(seed=args.seed, customers=args.customers, days=args.days, port=args.port,
-                          api_key=args.api_key)
+                          api_key=args.api_key, drops=not args.control)
     if args.truth:
         for path in write_truth(sim.world, args.truth, sim.now):
             print(f"truth: {path}")

@@ -23,8 +23,9 @@ class SimulatorServer:
     """
 
     def __init__(self, seed: int = 7, customers: int = 2000, days: int = 30, port: int = 0,
-                 api_key: str = DEFAULT_API_KEY, corpus: Corpus | None = None, world: World | None = None):
-        self.world = world or World(seed=seed, customers=customers, days=days, corpus=corpus)
+                 api_key: str = DEFAULT_API_KEY, corpus: Corpus | None = None, world: World | None = None,
+                 drops: bool = True):
+        self.world = world or World(seed=seed, customers=customers, days=days, corpus=corpus, drops=drops)
         self.state = SimulatorState(self.world, api_key)
         self.api_key = api_key
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
