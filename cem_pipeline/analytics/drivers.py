@@ -101,6 +101,8 @@ def _analyse(cells: pd.DataFrame, settings: DriverSettings, rng: np.random.Gener
         boot_w.append(w_b)
         boot_e.append(e_b)
     tail = (1 - settings.level) / 2 * 100
+    if not boot_w:  # every resample lost a driver: no interval, and no direction claimed
+        boot_w = boot_e = [np.full(len(names), np.nan)]
     lo_w, hi_w = np.percentile(boot_w, [tail, 100 - tail], axis=0)
     lo_e, hi_e = np.percentile(boot_e, [tail, 100 - tail], axis=0)
     rows = []
