@@ -48,6 +48,13 @@ MISSING_PII_KEY = (
     f"{MIN_PII_KEY_CHARS} characters, kept in your secret store and never changed, or every token "
     f"changes). Generate one with: {PII_KEY_HINT}"
 )
+ALERT_SECRET_VAR = f"{PREFIX}ALERT_WEBHOOK_SECRET"
+MIN_ALERT_SECRET_CHARS = 32
+MISSING_ALERT_SECRET = (
+    f"{PREFIX}ALERT_WEBHOOK_URL is set but {ALERT_SECRET_VAR} is not; production signs every alert it posts "
+    f"(HMAC-SHA256, README \"Verifying alert webhooks\"), so it needs a secret of at least {MIN_ALERT_SECRET_CHARS} "
+    f"characters shared with the receiver and kept in your secret store. Generate one with: {PII_KEY_HINT}"
+)
 
 
 class ConfigError(ValueError):
@@ -179,6 +186,7 @@ def load_settings(environ=None, *, require_sources: bool = True) -> Settings:
     pii_key = pii_key_setting(environ)
     if pii_key is None and env == "production":
         raise ConfigError(MISSING_PII_KEY)  # checked with the other settings, before a run pulls anything
+    _webhook_secret(environ, env)  # so is the alert webhook's secret: a run does not find out at its first alert
 
     data_dir = data_dir_setting(environ)
     warehouse_raw = _env("WAREHOUSE_PATH", environ)
@@ -359,12 +367,28 @@ class AlertSettings:
     batch_size: int = 500
     record_every: int = 50  # ledger writes are batched; a crash in between re-sends with the same key
     concurrency: int = 8  # alerts in flight at once: a backlog is bound by the receiver's latency, not our CPU
+    # CEM_ALERT_WEBHOOK_SECRET: signs every POST (cem_pipeline.alerts.signing); None only outside production
+    webhook_secret: str | None = field(default=None, repr=False)
+
+
+def _webhook_secret(environ, env: str) -> str | None:
+    """``CEM_ALERT_WEBHOOK_SECRET``; in production required (and long enough) whenever a webhook URL is set."""
+    secret = _env("ALERT_WEBHOOK_SECRET", environ)
+    if env == "production" and _env("ALERT_WEBHOOK_URL", environ):
+        if secret is None:
+            raise ConfigError(MISSING_ALERT_SECRET)
+        if len(secret) < MIN_ALERT_SECRET_CHARS:
+            raise ConfigError(f"{ALERT_SECRET_VAR} has {len(secret)} characters; production needs at least "
+                              f"{MIN_ALERT_SECRET_CHARS}. Generate one with: {PII_KEY_HINT}")
+    return secret
 
 
 def alert_settings(environ=None, data_dir: str | Path | None = None) -> AlertSettings:
-    """Settings from CEM_ALERT_* variables. No webhook URL = the embedded outbox file."""
+    """Settings from CEM_ALERT_* variables. No webhook URL = the embedded outbox file. In production a webhook
+    URL without CEM_ALERT_WEBHOOK_SECRET is a ConfigError (nothing is sent unsigned)."""
     env = os.environ if environ is None else environ
     data = Path(data_dir or data_dir_setting(env))
+    secret = _webhook_secret(env, env_name(env))
 
     def num(name, default, cast=float):
         raw = _env(name, env)
@@ -388,6 +412,7 @@ def alert_settings(environ=None, data_dir: str | Path | None = None) -> AlertSet
         backoff_base_s=num("ALERT_BACKOFF_BASE", 30.0),
         backoff_max_s=num("ALERT_BACKOFF_MAX", 3600.0),
         concurrency=max(1, int(num("ALERT_CONCURRENCY", 8, int))),
+        webhook_secret=secret,
     )
 
 

@@ -23,6 +23,9 @@ Contract
   30k alerts. Set 1 for a receiver that wants alerts strictly one by one. The outbox file is
   written in order, one alert at a time.
 - Only the whitelisted, masked fields in ``PAYLOAD_FIELDS`` are ever sent.
+- Each webhook POST is signed (``X-CEM-Timestamp``, ``X-CEM-Signature: v1=<HMAC-SHA256>`` of the exact
+  body bytes sent, secret ``CEM_ALERT_WEBHOOK_SECRET``; :mod:`cem_pipeline.alerts.signing`), each attempt
+  anew, so a retry carries a fresh timestamp. Production refuses a webhook without a secret (config.py).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from typing import Callable, Protocol
 import duckdb
 
 from cem_pipeline import schema
+from cem_pipeline.alerts.signing import sign
 from cem_pipeline.config import AlertSettings, alert_settings  # noqa: F401  (re-exported by cem_pipeline.alerts)
 from cem_pipeline.schema import ALERTS_TABLE, DELIVERIES_TABLE, DELIVERY_COLUMNS, OPS
 
@@ -74,15 +78,18 @@ class Transport(Protocol):
 
 
 class WebhookTransport:
-    """POST the alert as JSON; 2xx is success, anything else raises DeliveryError."""
+    """POST the alert as JSON, signed with ``secret`` when one is given; 2xx is success, anything else raises
+    DeliveryError."""
 
     concurrent = True  # safe to call from several threads (requests' connection pool)
 
-    def __init__(self, url: str, timeout_s: float = 5.0, session=None, connections: int = 10):
+    def __init__(self, url: str, timeout_s: float = 5.0, session=None, connections: int = 10,
+                 secret: str | bytes | None = None, clock: Callable[[], float] = time.time):
         import requests
         from requests.adapters import HTTPAdapter
 
         self.url, self.timeout_s = url, timeout_s
+        self.secret, self.clock = secret, clock
         self.target = url.split("?", 1)[0]
         if session is None:  # keep-alive connections for every concurrent sender
             session = requests.Session()
@@ -94,11 +101,12 @@ class WebhookTransport:
     def send(self, payload: dict, idempotency_key: str) -> int:
         import requests
 
+        body = json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8")
+        headers = {"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": idempotency_key}
+        if self.secret:  # the bytes signed are the bytes posted: requests sends `data` bytes unchanged
+            headers.update(sign(body, self.secret, int(self.clock())))
         try:
-            response = self.session.post(
-                self.url, data=json.dumps(payload, ensure_ascii=False, default=str).encode("utf-8"),
-                headers={"Content-Type": "application/json; charset=utf-8", "Idempotency-Key": idempotency_key},
-                timeout=self.timeout_s)
+            response = self.session.post(self.url, data=body, headers=headers, timeout=self.timeout_s)
         except requests.RequestException as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from exc
         if not 200 <= response.status_code < 300:
@@ -127,7 +135,8 @@ class OutboxTransport:
 
 def make_transport(settings: AlertSettings) -> Transport:
     if settings.webhook_url:
-        return WebhookTransport(settings.webhook_url, settings.timeout_s, connections=settings.concurrency)
+        return WebhookTransport(settings.webhook_url, settings.timeout_s, connections=settings.concurrency,
+                                secret=settings.webhook_secret)
     return OutboxTransport(settings.outbox_path)
 
 
