@@ -1,8 +1,8 @@
 """Shared helpers for the CEM dashboards: where the BI file is, and the SQL in bi/queries/.
 
-The dashboards read only the published BI file (a read-only copy of the `marts` schema written by the
-`bi_publication` asset), never the warehouse. Every query in bi/queries/ returns no rows when its mart is
-not published yet, so a page can say "not built yet" instead of failing.
+The dashboards read only the published BI file (a read-only copy of the `marts` and `analytics` schemas
+written by the `bi_publication` asset), never the warehouse. Every query in bi/queries/ returns no rows when
+its table is not published yet, so a page can say "not built yet" instead of failing.
 """
 
 from __future__ import annotations
@@ -62,7 +62,14 @@ def query(name: str) -> pd.DataFrame:
 
 
 def published_tables() -> set[str]:
-    return set(query("bi_tables")["table_name"]) if bi_file().exists() else set()
+    """The tables in the BI file (schemas `marts` and `analytics`), each by its bare name (`mart_cx_alerts`,
+    `mart_key_drivers`: what the pages check) and schema-qualified (`analytics.mart_key_drivers`)."""
+    if not bi_file().exists():
+        return set()
+    tables = query("bi_tables")
+    if tables.empty:
+        return set()
+    return set(tables["table_name"]) | set(tables["schema_name"] + "." + tables["table_name"])
 
 
 def require_bi_file() -> None:
@@ -74,8 +81,8 @@ def require_bi_file() -> None:
     st.caption(f"Source: `{path}` · published {pd.Timestamp(path.stat().st_mtime, unit='s'):%Y-%m-%d %H:%M} UTC")
 
 
-def not_built(table: str, what: str) -> None:
-    st.warning(f"**{what} — not built yet.** `marts.{table}` is not in the BI file. It appears here after the "
+def not_built(table: str, what: str, schema: str = "marts") -> None:
+    st.warning(f"**{what} — not built yet.** `{schema}.{table}` is not in the BI file. It appears here after the "
                "next pipeline run that builds it (`make demo`).", icon="🚧")
 
 

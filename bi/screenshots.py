@@ -16,7 +16,7 @@ from pathlib import Path
 
 BI = Path(__file__).resolve().parent
 PAGES = {"overview": "", "pain-points": "Pain_points", "store-scorecard": "Store_scorecard",
-         "closed-loop-alerts": "Closed_loop_alerts"}
+         "closed-loop-alerts": "Closed_loop_alerts", "key-drivers": "Key_drivers", "metric-alerts": "Metric_alerts"}
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 

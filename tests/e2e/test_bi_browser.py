@@ -1,7 +1,8 @@
 """The dashboards, end to end in a real browser: take the BI file of the session's shared daily run,
 serve the Streamlit dashboards (bi/) against it, open every page in headless Chromium,
-check that the NPS shown for each channel equals the mart's value, and save screenshots under
-test-artifacts/bi/.
+check that the NPS shown for each channel equals the mart's value, that the Key drivers and Metric alerts
+pages show what analytics.mart_key_drivers / mart_metric_alerts / metric_tests hold (or say why they are
+empty), and save screenshots under test-artifacts/bi/.
 
 Skipped, with the reason printed, only where Chromium, Streamlit or Playwright is not installed
 (`make bi` / .ci/run install them: apt-get chromium, pip install -r bi/requirements.txt).
@@ -30,7 +31,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 PAGES = {"overview": "", "pain_points": "Pain_points", "store_scorecard": "Store_scorecard",
-         "closed_loop_alerts": "Closed_loop_alerts"}
+         "closed_loop_alerts": "Closed_loop_alerts", "key_drivers": "Key_drivers", "metric_alerts": "Metric_alerts"}
+TITLES = {"pain_points": "Pain points", "store_scorecard": "Store scorecard",
+          "closed_loop_alerts": "Closed-loop alerts", "key_drivers": "Key drivers", "metric_alerts": "Metric alerts"}
 
 
 def _skip(reason: str):
@@ -125,6 +128,19 @@ def _exceptions(page) -> list[str]:
     return [e.inner_text() for e in page.query_selector_all('[data-testid="stException"]')]
 
 
+def _tiles(page) -> dict[str, str]:
+    """The page's metric tiles, label -> value as shown."""
+    return {m.locator('[data-testid="stMetricLabel"]').inner_text().strip():
+            m.locator('[data-testid="stMetricValue"]').inner_text().strip()
+            for m in page.locator('[data-testid="stMetric"]').all()}
+
+
+def _published(bi_file, table: str) -> bool:
+    schema_name, name = table.split(".")
+    return len(query(bi_file, f"select 1 from information_schema.tables where table_schema = '{schema_name}' "
+                              f"and table_name = '{name}'")) > 0
+
+
 def test_overview_shows_the_marts_nps_per_channel(bi_run, dashboards, browser):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page = _open(browser, dashboards, "Customer experience — executive overview")
@@ -162,9 +178,7 @@ def test_overview_shows_the_marts_nps_per_channel(bi_run, dashboards, browser):
 @pytest.mark.parametrize("name", [n for n in PAGES if n != "overview"])
 def test_every_dashboard_renders_without_errors(bi_run, dashboards, browser, name):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    title = {"pain_points": "Pain points", "store_scorecard": "Store scorecard",
-             "closed_loop_alerts": "Closed-loop alerts"}[name]
-    page = _open(browser, f"{dashboards}/{PAGES[name]}", title)
+    page = _open(browser, f"{dashboards}/{PAGES[name]}", TITLES[name])
     try:
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         assert not _exceptions(page), _exceptions(page)
@@ -173,5 +187,67 @@ def test_every_dashboard_renders_without_errors(bi_run, dashboards, browser, nam
         # Either the mart's content or a clear "not built yet" message.
         assert "not built yet" in body or page.locator('[data-testid="stDataFrame"], [data-testid="stVegaLiteChart"], '
                                                        '[data-testid="stAlert"]').count() > 0
+    finally:
+        page.close()
+
+
+CHARTS = '[data-testid="stVegaLiteChart"]'
+TABLES = '[data-testid="stDataFrame"]'
+
+
+def test_key_drivers_page_shows_the_mart(bi_run, dashboards, browser):
+    # The daily job builds the key drivers; at the e2e size (300 customers) the table may well be empty (too
+    # few NPS answers or mentions per segment): then the page must say why instead of drawing nothing.
+    assert _published(bi_run, "analytics.mart_key_drivers"), "the daily run published no analytics.mart_key_drivers"
+    drivers = query(bi_run, """
+        select segment_kind, segment_value, driver, responses, fix_first_rank from analytics.mart_key_drivers
+        where as_of_day = (select max(as_of_day) from analytics.mart_key_drivers)""")
+    page = _open(browser, f"{dashboards}/{PAGES['key_drivers']}", "Key drivers")
+    try:
+        assert not _exceptions(page), _exceptions(page)
+        body = page.inner_text("body")
+        if drivers.empty:
+            assert "No key drivers yet" in body, body
+            assert page.locator(CHARTS).count() == 0
+            return
+        # The page opens on the overall segment, which has rows whenever any segment has (it holds every answer).
+        segment = drivers[drivers.segment_kind == "overall"]
+        assert not segment.empty, drivers
+        page.locator(CHARTS).first.wait_for()
+        assert page.locator(CHARTS).count() >= 1 and page.locator(TABLES).count() >= 1
+        tiles = _tiles(page)
+        assert tiles["NPS answers"] == f"{int(segment.responses.iloc[0]):,}", tiles
+        assert tiles["drivers analysed"] == f"{len(segment):,}", tiles
+        ranked = segment.dropna(subset=["fix_first_rank"]).sort_values("fix_first_rank")
+        assert tiles["drivers that lower it"] == f"{len(ranked):,}", tiles
+        if ranked.empty:
+            assert "No driver clearly lowers the score" in body
+        else:
+            assert f"Fix first: {ranked.driver.iloc[0]}" in body, body
+        assert "bootstrap 95% intervals" in body
+    finally:
+        page.close()
+
+
+def test_metric_alerts_page_shows_the_mart(bi_run, dashboards, browser):
+    for table in ("analytics.mart_metric_alerts", "analytics.metric_tests"):
+        assert _published(bi_run, table), f"the daily run published no {table}"
+    alerts = query(bi_run, "select metric from analytics.mart_metric_alerts")
+    tests = query(bi_run, "select count(*) as n from analytics.metric_tests").n.iloc[0]
+    page = _open(browser, f"{dashboards}/{PAGES['metric_alerts']}", "Metric alerts")
+    try:
+        assert not _exceptions(page), _exceptions(page)
+        tiles = _tiles(page)
+        assert tiles["alerts"] == f"{len(alerts):,}", tiles
+        assert tiles["NPS alerts"] == f"{(alerts.metric == 'nps').sum():,}", tiles
+        assert tiles["segments tested"] == f"{int(tests):,}", tiles
+        body = page.inner_text("body")
+        assert f"All tests of the run ({int(tests):,})" in body, body
+        if alerts.empty:
+            assert "No significant drops" in body, body
+        else:
+            assert "No significant drops" not in body
+            assert f"Significant drops — newest first ({len(alerts):,} of {len(alerts):,})" in body, body
+            assert page.locator(TABLES).count() >= 1
     finally:
         page.close()

@@ -1,0 +1,225 @@
+"""The Key drivers and Metric alerts dashboards without a browser: their SQL (bi/queries/) against a small BI
+file with the analytics tables' real schemas (cem_pipeline.schema), and each page run headless by Streamlit's
+AppTest with data, with empty tables and with the tables not published yet.
+
+The browser test (tests/e2e/test_bi_browser.py) opens the same pages against the shared pipeline run's BI file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cem_pipeline import schema
+from tests.support import REPO
+
+pytest.importorskip("streamlit")
+
+BI = REPO / "bi"
+TODAY, YESTERDAY = dt.date(2026, 12, 1), dt.date(2026, 11, 30)
+
+DRIVER_COLUMNS = ["as_of_day", "segment_kind", "segment_value", "driver", "topic", "polarity", "responses",
+                  "mentions", "share_affected", "importance", "importance_ci_low", "importance_ci_high",
+                  "importance_share", "effect_points", "effect_ci_low", "effect_ci_high", "direction", "model_r2",
+                  "bootstrap_resamples", "mean_score_affected", "mean_score_unaffected", "fix_first_score",
+                  "fix_first_rank"]
+DRIVERS = [
+    # as_of, kind, value, driver, topic, polarity, responses, mentions, share, imp, lo, hi, imp_share, effect,
+    # lo, hi, direction, r2, B, mean_aff, mean_unaff, fix_score, fix_rank
+    (TODAY, "overall", "all", "price_negative", "price", "negative", 900, 90, 0.10, 0.06, 0.04, 0.08, 0.30,
+     -2.1, -2.6, -1.6, "lowers", 0.20, 400, 4.9, 7.6, 0.03, 2),
+    (TODAY, "overall", "all", "delivery_negative", "delivery", "negative", 900, 270, 0.30, 0.08, 0.06, 0.10, 0.40,
+     -2.5, -2.9, -2.1, "lowers", 0.20, 400, 5.1, 7.9, 0.12, 1),
+    (TODAY, "overall", "all", "staff_positive", "staff", "positive", 900, 180, 0.20, 0.05, 0.03, 0.07, 0.25,
+     1.4, 1.0, 1.8, "raises", 0.20, 400, 8.6, 6.8, None, None),
+    (TODAY, "overall", "all", "app_negative", "app", "negative", 900, 45, 0.05, 0.01, 0.0, 0.02, 0.05,
+     -0.3, -0.9, 0.3, "no clear effect", 0.20, 400, 6.9, 7.1, None, None),
+    (TODAY, "channel", "app", "app_negative", "app", "negative", 300, 40, 0.13, 0.02, 0.0, 0.05, 0.50,
+     -0.4, -1.1, 0.3, "no clear effect", 0.04, 400, 6.8, 7.2, None, None),
+    (TODAY, "channel", "app", "price_positive", "price", "positive", 300, 30, 0.10, 0.02, 0.0, 0.04, 0.50,
+     0.5, -0.2, 1.2, "no clear effect", 0.04, 400, 7.6, 7.0, None, None),
+    (TODAY, "journey_stage", "delivery", "delivery_negative", "delivery", "negative", 250, 120, 0.48, 0.30, 0.2,
+     0.4, 1.0, -3.0, -3.6, -2.4, "lowers", 0.30, 400, 4.5, 8.0, 0.48, 1),
+    # a stale day: the page shows only the latest as-of day
+    (YESTERDAY, "overall", "all", "stale_negative", "stale", "negative", 800, 80, 0.10, 0.5, 0.4, 0.6, 1.0,
+     -5.0, -6.0, -4.0, "lowers", 0.50, 400, 2.0, 8.0, 0.10, 1),
+]
+
+ALERT_COLUMNS = ["alert_id", "alert_type", "as_of_day", "metric", "segment_kind", "segment_value", "window_days",
+                 "windows_flagged", "current_n", "baseline_n", "current_value", "baseline_value", "change",
+                 "change_ci_low", "change_ci_high", "p_value", "q_value", "drivers_moved", "opened_at"]
+ALERTS = [
+    ("a-old", "metric_drop", YESTERDAY, "nps", "store", "S01", 7, "7d", 80, 400, 10.0, 35.0, -25.0, -38.0, -12.0,
+     1e-5, 0.002, "delivery_negative +20.0 pp (5.0% -> 25.0%)", dt.datetime(2026, 11, 30, 6)),
+    ("a-csat", "metric_drop", TODAY, "csat", "channel", "app", 1, "1d,7d", 60, 500, 0.62, 0.81, -0.19, -0.30,
+     -0.08, 2e-4, 0.01, "", dt.datetime(2026, 12, 1, 6)),
+    ("a-ces", "metric_drop", TODAY, "ces", "overall", "all", 7, "7d", 300, 1200, 4.9, 5.4, -0.5, -0.7, -0.3,
+     1e-7, 1e-5, "app_negative +5.0 pp (2.0% -> 7.0%)", dt.datetime(2026, 12, 1, 6)),
+]
+
+TEST_COLUMNS = ["as_of_day", "metric", "segment_kind", "segment_value", "window_days", "current_n", "baseline_n",
+                "current_value", "baseline_value", "change", "change_ci_low", "change_ci_high", "z", "p_value",
+                "q_value", "is_drop"]
+TESTS = [
+    (TODAY, "nps", "overall", "all", 7, 300, 1200, 30.0, 31.0, -1.0, -8.0, 6.0, -0.3, 0.38, 0.6, False),
+    (TODAY, "csat", "channel", "app", 1, 60, 500, 0.62, 0.81, -0.19, -0.30, -0.08, -3.5, 2e-4, 0.01, True),
+    (TODAY, "csat", "channel", "app", 7, 200, 500, 0.70, 0.81, -0.11, -0.18, -0.04, -3.1, 9e-4, 0.02, True),
+    (TODAY, "ces", "overall", "all", 7, 300, 1200, 4.9, 5.4, -0.5, -0.7, -0.3, -5.2, 1e-7, 1e-5, True),
+    (TODAY, "nps", "store", "S02", 1, 40, 300, 45.0, 40.0, 5.0, -12.0, 22.0, 0.6, 0.72, 0.8, False),
+]
+
+
+def make_bi_file(path, *, analytics: bool = True, rows: bool = True):
+    """A BI file like the publisher's: a mart, and (``analytics``) the three analytics tables with their real
+    column types, holding the rows above (``rows``) or none."""
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.mart_nps_daily AS SELECT 'app' AS channel, 10 AS n")
+        if not analytics:
+            return path
+        con.execute("CREATE SCHEMA analytics")
+        for table, columns, names, data in (
+                (schema.KEY_DRIVERS_TABLE, schema.KEY_DRIVERS_COLUMNS, DRIVER_COLUMNS, DRIVERS),
+                (schema.METRIC_ALERTS_TABLE, schema.METRIC_ALERTS_COLUMNS, ALERT_COLUMNS, ALERTS),
+                (schema.METRIC_TESTS_TABLE, schema.METRIC_TESTS_COLUMNS, TEST_COLUMNS, TESTS)):
+            con.execute(f"CREATE TABLE {table} ({columns})")
+            if rows:
+                frame = pd.DataFrame(data, columns=names)  # noqa: F841 (read by the INSERT)
+                con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM frame")
+    return path
+
+
+@pytest.fixture
+def cem_bi(monkeypatch):
+    monkeypatch.syspath_prepend(str(BI))
+    import cem_bi
+
+    return cem_bi
+
+
+def _query(cem_bi, monkeypatch, bi_file, name: str) -> pd.DataFrame:
+    monkeypatch.setenv("CEM_BI_FILE", str(bi_file))
+    frame, error = cem_bi._run(name, str(bi_file), bi_file.stat().st_mtime)
+    assert error is None, error
+    return frame
+
+
+def test_published_tables_lists_the_marts_and_the_analytics_tables(tmp_path, monkeypatch, cem_bi):
+    monkeypatch.setenv("CEM_BI_FILE", str(make_bi_file(tmp_path / "bi.duckdb")))
+    tables = cem_bi.published_tables()
+    assert {"mart_nps_daily", "mart_key_drivers", "mart_metric_alerts", "metric_tests"} <= tables
+    assert {"marts.mart_nps_daily", "analytics.mart_key_drivers"} <= tables
+    monkeypatch.setenv("CEM_BI_FILE", str(make_bi_file(tmp_path / "marts_only.duckdb", analytics=False)))
+    assert cem_bi.published_tables() == {"mart_nps_daily", "marts.mart_nps_daily"}
+    monkeypatch.setenv("CEM_BI_FILE", str(tmp_path / "missing.duckdb"))
+    assert cem_bi.published_tables() == set()
+
+
+def test_key_drivers_query_latest_day_fix_first_then_importance(tmp_path, monkeypatch, cem_bi):
+    frame = _query(cem_bi, monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "key_drivers")
+    assert list(frame.columns) == DRIVER_COLUMNS
+    assert set(frame.as_of_day.dt.date) == {TODAY}, "only the latest as-of day"
+    assert list(dict.fromkeys(frame.segment_kind)) == ["overall", "channel", "journey_stage"]
+    overall = frame[frame.segment_kind == "overall"]
+    assert list(overall.driver) == ["delivery_negative", "price_negative", "staff_positive", "app_negative"]
+    # Selected, not recomputed: the stored figures come back as they are.
+    top = overall.iloc[0]
+    assert (top.importance, top.importance_share, top.effect_points, top.fix_first_rank) == (0.08, 0.40, -2.5, 1)
+
+
+def test_metric_alerts_query_newest_first_surest_first(tmp_path, monkeypatch, cem_bi):
+    frame = _query(cem_bi, monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "metric_alerts")
+    assert list(frame.alert_id) == ["a-ces", "a-csat", "a-old"]
+    assert set(ALERT_COLUMNS) == set(frame.columns)
+    assert frame.set_index("alert_id").at["a-csat", "change"] == -0.19
+
+
+def test_metric_tests_query_every_test_most_significant_first(tmp_path, monkeypatch, cem_bi):
+    frame = _query(cem_bi, monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "metric_tests")
+    assert list(frame.columns) == TEST_COLUMNS
+    assert len(frame) == len(TESTS)
+    assert list(frame.q_value) == sorted(t[14] for t in TESTS)
+    assert frame.is_drop.sum() == 3
+
+
+@pytest.mark.parametrize("name", ["key_drivers", "metric_alerts", "metric_tests"])
+@pytest.mark.parametrize("analytics", [False, True], ids=["not_published", "empty"])
+def test_queries_return_no_rows_when_not_published_or_empty(tmp_path, monkeypatch, cem_bi, name, analytics):
+    bi_file = make_bi_file(tmp_path / "bi.duckdb", analytics=analytics, rows=False)
+    assert _query(cem_bi, monkeypatch, bi_file, name).empty
+
+
+# --- the pages, run headless (no browser) ----------------------------------------------------------------
+
+
+def _page(monkeypatch, bi_file, page: str):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.syspath_prepend(str(BI))
+    monkeypatch.setenv("CEM_BI_FILE", str(bi_file))
+    app = AppTest.from_file(str(BI / "pages" / page), default_timeout=60).run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def _metrics(app) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def test_key_drivers_page_shows_the_quadrant_and_fix_first(tmp_path, monkeypatch):
+    app = _page(monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "4_Key_drivers.py")
+    assert app.title[0].value == "Key drivers"
+    assert _metrics(app) == {"NPS answers": "900", "drivers analysed": "4", "variance explained (R²)": "20.0%",
+                             "drivers that lower it": "2"}
+    assert app.get("vega_lite_chart"), "no quadrant chart"
+    table = app.dataframe[0].value
+    assert list(table["driver"]) == ["delivery_negative", "price_negative", "staff_positive", "app_negative"]
+    assert table["effect (points, 95%)"].iloc[0] == "-2.50 (-2.90 … -2.10)"
+    assert "Fix first: `delivery_negative`" in app.markdown[0].value
+    assert any("bootstrap 95%" in c.value and "explained" in c.value for c in app.caption)
+
+    # Another segment: a channel where no driver clearly lowers the score.
+    app.selectbox[0].set_value("channel").run()
+    assert app.selectbox[1].value == "app"
+    assert _metrics(app)["drivers that lower it"] == "0"
+    assert any("No driver clearly lowers" in i.value for i in app.info)
+    assert list(app.dataframe[0].value["driver"]) == ["app_negative", "price_positive"]
+
+
+def test_metric_alerts_page_lists_drops_newest_first_and_every_test(tmp_path, monkeypatch):
+    app = _page(monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "5_Metric_alerts.py")
+    assert app.title[0].value == "Metric alerts"
+    assert _metrics(app) == {"alerts": "3", "NPS alerts": "1", "segments tested": "5", "as of": "2026-12-01"}
+    alerts, tests = app.dataframe[0].value, app.dataframe[1].value
+    assert list(alerts["segment"]) == ["overall", "channel: app", "store: S01"]
+    assert list(alerts["change (95%)"]) == ["-0.50 (-0.70 … -0.30)", "-19.0 pp (-30.0 … -8.0)",
+                                            "-25.0 pts (-38.0 … -12.0)"]
+    assert alerts["drivers that moved"].iloc[0].startswith("app_negative")
+    assert len(tests) == 5 and tests["drop"].sum() == 3
+    assert not app.success
+
+    app.multiselect[0].set_value(["nps"]).run()
+    assert list(app.dataframe[0].value["segment"]) == ["store: S01"]
+    assert len(app.dataframe[1].value) == 2
+    assert _metrics(app)["alerts"] == "3", "the tiles count the whole run"
+
+
+def test_pages_with_empty_tables_say_so(tmp_path, monkeypatch):
+    bi_file = make_bi_file(tmp_path / "bi.duckdb", rows=False)
+    drivers = _page(monkeypatch, bi_file, "4_Key_drivers.py")
+    assert any("No key drivers yet" in i.value for i in drivers.info)
+    alerts = _page(monkeypatch, bi_file, "5_Metric_alerts.py")
+    assert [s.value for s in alerts.success] == ["No significant drops."]
+    assert _metrics(alerts) == {"alerts": "0", "NPS alerts": "0", "segments tested": "0", "as of": "–"}
+
+
+def test_pages_before_the_analytics_tables_are_published_say_not_built_yet(tmp_path, monkeypatch):
+    bi_file = make_bi_file(tmp_path / "bi.duckdb", analytics=False)
+    for page, table in (("4_Key_drivers.py", "analytics.mart_key_drivers"),
+                        ("5_Metric_alerts.py", "analytics.mart_metric_alerts")):
+        app = _page(monkeypatch, bi_file, page)
+        assert any("not built yet" in w.value and table in w.value for w in app.warning), page
+        assert not app.dataframe
