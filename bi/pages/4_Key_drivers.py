@@ -21,9 +21,10 @@ COLOURS = ["#d62728", "#999999", "#2ca02c"]
 
 
 def _interval(value, low, high, fmt: str) -> str:
-    if pd.isna(value):
+    """'value (low … high)'; the value alone where the interval is missing, '–' where the value is."""
+    if value is None or pd.isna(value):
         return "–"
-    if pd.isna(low) or pd.isna(high):
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
         return format(value, fmt)
     return f"{format(value, fmt)} ({format(low, fmt)} … {format(high, fmt)})"
 
@@ -105,9 +106,10 @@ if fix.empty:
     st.info("No driver clearly lowers the score in this segment: every lowering effect's 95% interval covers 0.")
 else:
     top = fix.iloc[0]
-    st.markdown(f"**Fix first: `{top.driver}`** — mentioned in {top.share_affected:.1%} of answers; those "
-                f"customers answer {top.mean_score_affected:.1f} on average against {top.mean_score_unaffected:.1f} "
-                f"for the rest, and a mention moves the answer by "
+    st.markdown(f"**Fix first: `{top.driver}`** — mentioned in {_interval(top.share_affected, None, None, '.1%')} "
+                f"of answers; those customers answer {_interval(top.mean_score_affected, None, None, '.1f')} on "
+                f"average against {_interval(top.mean_score_unaffected, None, None, '.1f')} for the rest, and a "
+                "mention moves the answer by "
                 f"{_interval(top.effect_points, top.effect_ci_low, top.effect_ci_high, '+.2f')} points.")
 
 st.subheader(f"Priority quadrant — {KINDS.get(kind, kind)}" + ("" if kind == "overall" else f": {value}"))

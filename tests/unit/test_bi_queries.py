@@ -43,6 +43,9 @@ DRIVERS = [
      0.5, -0.2, 1.2, "no clear effect", 0.04, 400, 7.6, 7.0, None, None),
     (TODAY, "journey_stage", "delivery", "delivery_negative", "delivery", "negative", 250, 120, 0.48, 0.30, 0.2,
      0.4, 1.0, -3.0, -3.6, -2.4, "lowers", 0.30, 400, 4.5, 8.0, 0.48, 1),
+    # no bootstrap resample kept every driver: no intervals, no share of R² (R² = 0), nobody unaffected
+    (TODAY, "journey_stage", "purchase", "checkout_negative", "checkout", "negative", 210, 210, 1.0, 0.0, None,
+     None, None, -0.2, None, None, "no clear effect", 0.0, 1, 6.0, None, None, None),
     # a stale day: the page shows only the latest as-of day
     (YESTERDAY, "overall", "all", "stale_negative", "stale", "negative", 800, 80, 0.10, 0.5, 0.4, 0.6, 1.0,
      -5.0, -6.0, -4.0, "lowers", 0.50, 400, 2.0, 8.0, 0.10, 1),
@@ -187,6 +190,12 @@ def test_key_drivers_page_shows_the_quadrant_and_fix_first(tmp_path, monkeypatch
     assert _metrics(app)["drivers that lower it"] == "0"
     assert any("No driver clearly lowers" in i.value for i in app.info)
     assert list(app.dataframe[0].value["driver"]) == ["app_negative", "price_positive"]
+
+    # A segment whose figures have no intervals still renders (the value alone, '–' where missing).
+    app.selectbox[0].set_value("journey_stage").run()
+    app.selectbox[1].set_value("purchase").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert list(app.dataframe[0].value["effect (points, 95%)"]) == ["-0.20"]
 
 
 def test_metric_alerts_page_lists_drops_newest_first_and_every_test(tmp_path, monkeypatch):
