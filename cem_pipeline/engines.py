@@ -86,9 +86,7 @@ class SparkEngine:
         self.lake.serve(self.warehouse)
 
     def read_frame(self, qualified: str):
-        """A dbt model in the lake (small: an aggregated analysis input) as a pandas DataFrame on the driver."""
-        frame = self.lake.read_path(self.lake.dbt_table_path(qualified))
-        return frame.toPandas() if frame is not None else None
+        return self.lake.read_frame(qualified)
 
 
 def engine_for(settings: Settings) -> DuckDBEngine | SparkEngine:

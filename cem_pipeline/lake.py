@@ -130,6 +130,11 @@ class Lake:
         if fs.exists(p):
             fs.delete(p, True)
 
+    def read_frame(self, qualified: str):
+        """A dbt model (small: an aggregated analysis input) as a pandas DataFrame on the driver; None if absent."""
+        frame = self.read_path(self.dbt_table_path(qualified))
+        return frame.toPandas() if frame is not None else None
+
     def read_path(self, path: str):
         """The Parquet files under ``path`` as a DataFrame; None when there are none (yet, or any more)."""
         from pyspark.errors import AnalysisException

@@ -128,6 +128,8 @@ def key_drivers(cells: pd.DataFrame, settings: DriverSettings | None = None) -> 
     """One row per segment x driver (see the module doc) from the counted cells."""
     settings = settings or DriverSettings()
     rng = np.random.default_rng(settings.seed)
+    # A canonical order, so the resamples (and so the intervals) do not depend on the order the engine read.
+    cells = cells.sort_values(["channel", "journey_stage", "score", "drivers"], ignore_index=True)
     as_of = cells["as_of_day"].max() if len(cells) else None
     rows = []
     for kind in SEGMENT_KINDS:

@@ -2,13 +2,13 @@
 
 Input: ``intermediate.int_metric_windows`` — per segment (overall, store, channel, touchpoint, member tier),
 window length and period (``current`` window ending on the latest day with a response, or its ``baseline``,
-the 28 days before it), each metric with its n and 95% margin of error from the dbt macros (so every metric
-formula and its variance stay in one place: NPS's margin is the promoter / detractor multinomial one, CSAT's
-a proportion's, CES's a mean's).
+the 28 days before it), each metric with its n and standard error from the dbt macros (so every metric
+formula and its variance stay in one place: NPS's is the promoter / detractor multinomial one, CSAT's a
+proportion's, CES's a mean's).
 
 For each segment x window x metric with at least ``min_current`` responses in the window and
 ``min_baseline`` in the baseline, the change (current - baseline) is tested one-sided for a drop with a
-z-test, its standard error sqrt(se_current² + se_baseline²) (se = margin / 1.96). Across every test of a
+z-test, its standard error that of a difference of independent estimates, hypot(se_current, se_baseline). Across every test of a
 run the false-discovery rate is held at ``fdr`` by Benjamini-Hochberg (scipy); a drop alerts when its
 BH-adjusted q-value is at most ``fdr``. Under no drop at all, that bounds the chance that a run raises any
 alert by ``fdr`` too. One alert per metric x segment x day (the more significant window, both named), its
@@ -27,12 +27,12 @@ import pandas as pd
 from scipy import stats
 
 METRICS = ("nps", "csat", "ces")
-Z95 = 1.96  # the z of the dbt macros' margins of error
 
 
 @dataclass(frozen=True)
 class DropSettings:
     fdr: float = 0.05
+    level: float = 0.95  # of the change's interval
     min_current: int = 30
     min_baseline: int = 60
     top_drivers: int = 3
@@ -49,16 +49,17 @@ def metric_tests(windows: pd.DataFrame, settings: DropSettings | None = None) ->
     """Every test of the run (see the module doc), with its BH q-value and whether it is a significant drop."""
     settings = settings or DropSettings()
     keys = ["segment_kind", "segment_value", "as_of_day", "window_days"]
-    numeric = [f"{m}{suffix}" for m in METRICS for suffix in ("", "_n", "_margin_of_error")]
+    numeric = [f"{m}{suffix}" for m in METRICS for suffix in ("", "_n", "_standard_error")]
     windows = windows.astype({c: float for c in numeric if c in windows.columns})
     current = windows[windows["period"] == "current"].set_index(keys)
     baseline = windows[windows["period"] == "baseline"].set_index(keys)
     both = current.join(baseline, lsuffix="_c", rsuffix="_b", how="inner")
+    z_level = stats.norm.ppf(0.5 + settings.level / 2)
     frames = []
     for metric in METRICS:
         n_c, n_b = both[f"{metric}_n_c"].fillna(0), both[f"{metric}_n_b"].fillna(0)
         enough = (n_c >= settings.min_current) & (n_b >= settings.min_baseline)
-        se = np.sqrt((both[f"{metric}_margin_of_error_c"] / Z95) ** 2 + (both[f"{metric}_margin_of_error_b"] / Z95) ** 2)
+        se = np.hypot(both[f"{metric}_standard_error_c"], both[f"{metric}_standard_error_b"])
         enough &= se > 0
         part = both[enough]
         se = se[enough]
@@ -67,7 +68,7 @@ def metric_tests(windows: pd.DataFrame, settings: DropSettings | None = None) ->
         frames.append(pd.DataFrame({
             "metric": metric, "current_n": n_c[enough].astype(int), "baseline_n": n_b[enough].astype(int),
             "current_value": part[f"{metric}_c"], "baseline_value": part[f"{metric}_b"], "change": change,
-            "change_ci_low": change - Z95 * se, "change_ci_high": change + Z95 * se, "z": z,
+            "change_ci_low": change - z_level * se, "change_ci_high": change + z_level * se, "z": z,
             "p_value": stats.norm.cdf(z),  # one-sided: how likely a change this low is without a drop
         }).reset_index())
     tests = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TEST_COLUMNS)

@@ -32,9 +32,9 @@ recipe exports again and an unchanged one is reused. Each file is built in a tem
 Running: :class:`OnnxBackend` scores ``threads`` batches at once on one shared session, one thread
 each; the ONNX runtimes' default batch is 8 texts (:data:`cem_pipeline.nlp.runtimes.DEFAULT_BATCH_SIZE`):
 texts are sorted by length, and small batches waste less on padding. Scores from
-``"onnx"`` equal the torch fp32 ones to ~1e-6. ``"onnx-int8"`` scores differ a little, and
-like any dynamic quantization they depend slightly on the other texts in the batch (the activation scale
-is per batch tensor).
+``"onnx"`` equal the torch fp32 ones to ~1e-6. ``"onnx-int8"`` scores differ a little; its activation
+scale is computed per call over the whole batch tensor, so it scores one text per call (batched, a text's
+score moved with its neighbours: ``cem_pipeline.nlp.runtimes.PER_TEXT_RUNTIMES``).
 """
 
 from __future__ import annotations

@@ -15,11 +15,22 @@ from __future__ import annotations
 
 AUTO = "auto"
 RUNTIMES = ("torch", "torch-int8", "onnx", "onnx-int8")
-# The int8 runtimes' scores differ slightly from fp32, so they get a version of their own.
-VERSION_SUFFIX = {"torch": "", "torch-int8": "-q8", "onnx": "", "onnx-int8": "-oq8"}
+# The int8 runtimes' scores differ slightly from fp32, so they get a version of their own (the "t": scored
+# one text per call, below; their batched scores of before had "-q8" / "-oq8").
+VERSION_SUFFIX = {"torch": "", "torch-int8": "-q8t", "onnx": "", "onnx-int8": "-oq8t"}
 # Texts per batch when the caller names none. ONNX: small batches of length-sorted texts pad less and
 # run in parallel (one per thread); measured fastest on review-length text (bench/RESULTS.md).
 DEFAULT_BATCH_SIZE = {"torch": 32, "torch-int8": 32, "onnx": 8, "onnx-int8": 8}
+# Dynamic int8 quantization scales the activations per call, over the whole batch tensor: batched, a
+# text's score moved with the texts beside it (up to 0.5 on the demo model, 4% of labels; the same text got
+# another score on Spark than on DuckDB, and on a rescoring). These runtimes score one text per call, so a
+# score is the text's own; the ONNX one lost ~8% throughput (100 -> 92 texts/s on 2 cores, 2 threads).
+PER_TEXT_RUNTIMES = ("torch-int8", "onnx-int8")
+
+
+def batch_size_for(runtime: str, requested: int | None) -> int:
+    """The batch a runtime scores with: the request or the runtime's default; 1 for the int8 runtimes."""
+    return 1 if runtime in PER_TEXT_RUNTIMES else (requested or DEFAULT_BATCH_SIZE[runtime])
 
 
 def onnx_variant(runtime: str) -> str:

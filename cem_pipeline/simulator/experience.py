@@ -20,9 +20,9 @@ score (the experiences are exclusive, so this ranks drivers as the R² shares of
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
+from statistics import NormalDist
 
 from cem_pipeline.simulator.corpus import NEG, POS
 
@@ -90,8 +90,7 @@ DROPS = (
     Drop("member_tier", "gold", 34, 7, -1.0))
 
 
-def _phi(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))
+_phi = NormalDist().cdf
 
 
 def expected_nps(latent_mean: float) -> float:

@@ -4,11 +4,12 @@
     {{ round_float('100 * cast(' ~ promoters ~ ' - ' ~ detractors ~ ' as double) / nullif(' ~ n ~ ', 0)', 4) }}
 {%- endmacro %}
 
-{% macro nps_margin_of_error(promoters, detractors, n) -%}
+{# z = 1 gives the standard error (the metric-drop tests' input, int_metric_windows). #}
+{% macro nps_margin_of_error(promoters, detractors, n, z=1.96) -%}
     {%- set pp = '(cast(' ~ promoters ~ ' as double) / ' ~ n ~ ')' -%}
     {%- set pd = '(cast(' ~ detractors ~ ' as double) / ' ~ n ~ ')' -%}
     {%- set moe -%}
-        1.96 * 100.0 * sqrt(({{ pp }} * (1 - {{ pp }}) + {{ pd }} * (1 - {{ pd }}) + 2 * {{ pp }} * {{ pd }}) / {{ n }})
+        {{ z }} * 100.0 * sqrt(({{ pp }} * (1 - {{ pp }}) + {{ pd }} * (1 - {{ pd }}) + 2 * {{ pp }} * {{ pd }}) / {{ n }})
     {%- endset %}
     {{ round_float(moe, 4) }}
 {%- endmacro %}

@@ -57,7 +57,8 @@ def test_metric_windows_equal_the_truth(shared, daily):
     assert list(mine.index) == list(theirs.index)
     for column in ("nps_n", "csat_n", "ces_n"):
         assert (mine[column].to_numpy() == theirs[column].to_numpy()).all(), column
-    for column in ("nps", "nps_margin_of_error", "csat", "ces"):
+    for column in ("nps", "nps_margin_of_error", "nps_standard_error", "csat", "csat_standard_error", "ces",
+                   "ces_standard_error"):
         np.testing.assert_allclose(mine[column].astype(float), theirs[column].astype(float), atol=1e-4)
 
 

@@ -157,3 +157,32 @@ def test_spark_scores_on_the_executors_what_duckdb_scores(spark, tmp_path):
             assert got.equals(want), table
     again, _, _ = lake.score(model, "torch")  # nothing new: nothing rescored
     assert again.n_scored == 0
+
+
+def test_an_analysis_input_in_the_lake_gives_the_analysis_duckdb_gives(spark, tmp_path, corpus):
+    """The analysis assets read their (small, aggregated) dbt input on the driver on Spark: same frame, same
+    key drivers as from the DuckDB file."""
+    from cem_pipeline.analytics.drivers import DriverSettings, key_drivers
+    from cem_pipeline.simulator.world import World
+    from tests.support.analytics_truth import truth_cells
+
+    world = World(seed=4, customers=3000, corpus=corpus)
+    cells = truth_cells(world, world.end)
+    lake = _lake(spark, tmp_path)
+    spark.createDataFrame(cells).write.mode("overwrite").parquet(lake.dbt_table_path(schema.KEY_DRIVER_INPUT))
+    warehouse = Warehouse(tmp_path / "w.duckdb")
+    with warehouse.connect() as con:
+        con.execute(f"CREATE SCHEMA {schema.INTERMEDIATE}")
+        con.register("cells", cells)
+        con.execute(f"CREATE TABLE {schema.KEY_DRIVER_INPUT} AS SELECT * FROM cells")
+    from cem_pipeline.engines import DuckDBEngine
+
+    duck = DuckDBEngine.__new__(DuckDBEngine)
+    duck.warehouse = warehouse
+    settings = DriverSettings(bootstrap=100, min_responses=100)
+    from_lake = key_drivers(lake.read_frame(schema.KEY_DRIVER_INPUT), settings)
+    from_duck = key_drivers(duck.read_frame(schema.KEY_DRIVER_INPUT), settings)
+    assert len(from_lake) > 0
+    pd.testing.assert_frame_equal(from_lake.drop(columns="as_of_day"), from_duck.drop(columns="as_of_day"),
+                                  check_dtype=False)
+    assert lake.read_frame("intermediate.no_such_model") is None

@@ -50,18 +50,21 @@ def _metrics(g: pd.DataFrame) -> dict:
     if n:
         p, d = (nps >= 9).mean(), (nps <= 6).mean()
         out["nps"] = 100 * (p - d)
-        out["nps_margin_of_error"] = Z * 100 * np.sqrt((p + d - (p - d) ** 2) / n)
+        out["nps_standard_error"] = 100 * np.sqrt((p + d - (p - d) ** 2) / n)
+        out["nps_margin_of_error"] = Z * out["nps_standard_error"]
     csat = g.loc[g["survey_type"] == "csat", "score"].to_numpy()
     out["csat_n"] = len(csat)
     if len(csat):
         share = (csat >= 4).mean()
         out["csat"] = share
-        out["csat_margin_of_error"] = Z * np.sqrt(share * (1 - share) / len(csat))
+        out["csat_standard_error"] = np.sqrt(share * (1 - share) / len(csat))
+        out["csat_margin_of_error"] = Z * out["csat_standard_error"]
     ces = g.loc[g["survey_type"] == "ces", "score"].to_numpy(dtype=float)
     out["ces_n"] = len(ces)
     if len(ces):
         out["ces"] = ces.mean()
-        out["ces_margin_of_error"] = Z * ces.std(ddof=1) / np.sqrt(len(ces)) if len(ces) > 1 else np.nan
+        out["ces_standard_error"] = ces.std(ddof=1) / np.sqrt(len(ces)) if len(ces) > 1 else np.nan
+        out["ces_margin_of_error"] = Z * out["ces_standard_error"]
     return out
 
 

@@ -98,14 +98,14 @@ def test_key_drivers_recover_a_planted_effect_and_a_null_one():
 
 def _windows(kind, value, nps_cur, n_cur, nps_base, n_base):
     def row(period, nps, n):
-        # a symmetric split of the non-passives: margin as the dbt macro computes it
+        # a symmetric split of the non-passives: the standard error as the dbt macro computes it
         p = (0.5 + nps / 200) * 0.7
         d = p - nps / 100
-        moe = 1.96 * 100 * np.sqrt((p + d - (p - d) ** 2) / n)
+        se = 100 * np.sqrt((p + d - (p - d) ** 2) / n)
         return {"segment_kind": kind, "segment_value": value, "as_of_day": pd.Timestamp("2026-10-01"),
-                "window_days": 7, "period": period, "nps_n": n, "nps": nps, "nps_margin_of_error": moe,
-                "csat_n": 0, "csat": None, "csat_margin_of_error": None, "ces_n": 0, "ces": None,
-                "ces_margin_of_error": None}
+                "window_days": 7, "period": period, "nps_n": n, "nps": nps, "nps_standard_error": se,
+                "csat_n": 0, "csat": None, "csat_standard_error": None, "ces_n": 0, "ces": None,
+                "ces_standard_error": None}
     return [row("current", nps_cur, n_cur), row("baseline", nps_base, n_base)]
 
 

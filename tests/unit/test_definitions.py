@@ -61,7 +61,7 @@ def test_every_asset_explains_itself():
 
 
 def test_every_published_mart_has_a_freshness_expectation():
-    from assets.freshness import MART_FRESHNESS
+    from assets.freshness import DAILY_FRESHNESS, MART_FRESHNESS
     from definitions import defs
 
     graph = defs.resolve_asset_graph()
@@ -70,4 +70,5 @@ def test_every_published_mart_has_a_freshness_expectation():
     for key in marts:
         policy = graph.get(key).freshness_policy
         assert policy is not None, f"{key.to_user_string()} has no freshness policy"
-        assert policy == MART_FRESHNESS
+        daily = graph.get(key).tags.get("cadence") == "daily"  # the key drivers: the daily job only
+        assert policy == (DAILY_FRESHNESS if daily else MART_FRESHNESS), key.to_user_string()
