@@ -94,6 +94,10 @@ def spark_session(engine: EngineSettings, app_name: str = "cem-pipeline", conf: 
     return (builder.enableHiveSupport() if hive else builder).getOrCreate()
 
 
+# Tables the serving copy creates with DuckDB's own DDL rather than the types Spark read back.
+SERVED_DDL = {schema.LOAD_LEDGER: schema.LOAD_LEDGER_COLUMNS, schema.GATE_LEDGER: schema.GATE_LEDGER_COLUMNS}
+
+
 class Lake:
     """The lake's tables, read and written through one SparkSession."""
 
@@ -447,10 +451,10 @@ class Lake:
             for table in self._folders(base):
                 if layer == schema.RAW and table.endswith("_landing"):
                     continue
-                if layer == schema.RAW and table != "load_ledger":
-                    df = self.raw_rows(table)
-                else:
-                    df = self.read_path(f"{base}/{table}")
+                if layer == schema.RAW and table == "load_ledger":  # one row per load, as in DuckDB
+                    out.append((layer, table, len(self.ledger())))
+                    continue
+                df = self.raw_rows(table) if layer == schema.RAW else self.read_path(f"{base}/{table}")
                 out.append((layer, table, 0 if df is None else df.count()))
         return out
 
@@ -470,7 +474,11 @@ class Lake:
                     continue
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {qualified.split('.')[0]}")
                 con.register("_lake_copy", df.toArrow())
-                con.execute(f'CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _lake_copy')
+                if qualified in SERVED_DDL:  # the ledgers keep DuckDB's column types (counts stay integers)
+                    con.execute(f"CREATE OR REPLACE TABLE {qualified} ({SERVED_DDL[qualified]})")
+                    con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM _lake_copy")
+                else:
+                    con.execute(f'CREATE OR REPLACE TABLE {qualified} AS SELECT * FROM _lake_copy')
                 con.unregister("_lake_copy")
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.OPS}")
             con.register("_lake_sizes", sizes)

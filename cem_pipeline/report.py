@@ -58,12 +58,13 @@ def layer_counts(con) -> str:
     rows = []
     lake = _lake_sizes(con)
     for layer in (schema.RAW, schema.QUARANTINE, schema.MASKED, schema.STAGING, schema.INTERMEDIATE, schema.MARTS):
-        if lake is not None:  # Spark: the lake's tables (dbt's views have no files there and are not counted)
+        # Tables only, on both engines: a dbt view holds no rows of its own (and has no files in the lake).
+        if lake is not None:
             sizes = [n for (lay, _), n in lake.items() if lay == layer]
             rows.append((layer, len(sizes), f"{sum(sizes):,}"))
             continue
         tables = con.execute("select table_name from information_schema.tables where table_schema = ? "
-                             "order by table_name", [layer]).fetchall()
+                             "and table_type = 'BASE TABLE' order by table_name", [layer]).fetchall()
         total = sum(con.execute(f'select count(*) from {layer}."{t[0]}"').fetchone()[0] for t in tables)
         rows.append((layer, len(tables), f"{total:,}"))
     return _table(["layer", "tables", "rows"], rows)
@@ -81,6 +82,37 @@ def nps_last_7_days(con) -> str:
     return _table(["channel", "responses", "NPS", "95% MoE", ""], out)
 
 
+def key_drivers_overall(con, top: int = 5) -> str:
+    """The overall key drivers, most important first (analytics.mart_key_drivers; the report only formats it)."""
+    schema_name, table = schema.KEY_DRIVERS_TABLE.split(".")
+    if not _exists(con, schema_name, table):
+        return f"  ({schema.KEY_DRIVERS_TABLE} not built)"
+    rows = con.execute(f"select driver, importance_share, effect_points, effect_ci_low, effect_ci_high, direction, "
+                       f"share_affected, fix_first_rank from {schema.KEY_DRIVERS_TABLE} "
+                       "where segment_kind = 'overall' order by importance desc limit ?", [top]).fetchall()
+    if not rows:
+        return "  (too few NPS answers for key drivers yet)"
+    out = [(d, f"{share:.0%}", f"{eff:+.2f} [{lo:+.2f}, {hi:+.2f}]", direction, f"{aff:.1%}",
+            "" if rank is None else str(rank)) for d, share, eff, lo, hi, direction, aff, rank in rows]
+    return _table(["driver", "share of R²", "effect (points, 95%)", "", "affected", "fix first"], out)
+
+
+def metric_alerts_now(con, top: int = 5) -> str:
+    """The significant drops of this run (analytics.mart_metric_alerts), largest first."""
+    schema_name, table = schema.METRIC_ALERTS_TABLE.split(".")
+    if not _exists(con, schema_name, table):
+        return f"  ({schema.METRIC_ALERTS_TABLE} not built)"
+    tested = con.execute(f"select count(*) from {schema.METRIC_TESTS_TABLE}").fetchone()[0]
+    rows = con.execute(f"select metric, segment_kind, segment_value, window_days, change, change_ci_low, "
+                       f"change_ci_high, q_value from {schema.METRIC_ALERTS_TABLE} "
+                       "order by q_value, metric, segment_kind, segment_value limit ?", [top]).fetchall()
+    if not rows:
+        return f"  none: no significant drop among {tested:,} tests"
+    out = [(m, f"{kind}={value}", f"{w}d", f"{c:+.2f} [{lo:+.2f}, {hi:+.2f}]", f"{q:.2g}")
+           for m, kind, value, w, c, lo, hi, q in rows]
+    return _table(["metric", "segment", "window", "change (95%)", "q"], out)
+
+
 def demo_report(warehouse_path: Path, elapsed_s: float, run_id: str, success: bool) -> str:
     with duckdb.connect(str(warehouse_path), read_only=True) as con:
         parts = [
@@ -95,6 +127,12 @@ def demo_report(warehouse_path: Path, elapsed_s: float, run_id: str, success: bo
             "",
             "NPS by channel, last 7 days (all stores):",
             nps_last_7_days(con),
+            "",
+            "Key drivers of likelihood-to-recommend (overall, last 90 days):",
+            key_drivers_overall(con),
+            "",
+            "Significant metric drops (latest day and 7 days vs the 28 before; BH-adjusted q):",
+            metric_alerts_now(con),
             "",
             f"Warehouse (DuckDB): {warehouse_path}" + (" (serving copy of the Spark lake's marts)"
                                                        if _lake_sizes(con) is not None else ""),

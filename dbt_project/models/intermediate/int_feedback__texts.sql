@@ -1,9 +1,9 @@
 -- Every text the sentiment model scores, at its latest version: one row per review, social post and survey
--- comment, and one per call-transcript turn. The ML assets read this view (cem_pipeline/nlp/store.py), so the
+-- comment, and one per call-transcript turn. The ML assets read this table (cem_pipeline/nlp/store.py), so the
 -- latest-version rule and the turn unnesting live once, in staging. A new free-text source adds its branch
 -- here (tests/unit/test_registries.py checks that every free-text entity of the catalogue has one).
--- A table on Spark: the ML step reads its Parquet files from the lake (a view has none).
-{{ config(materialized='table' if target.type == 'spark' else 'view') }}
+-- A table on both engines: on Spark the ML step reads its Parquet files from the lake (a view has none), and
+-- the same tables on both keep the two engines' reports alike.
 
 select 'reviews' as source, review_id as record_id, cast(null as integer) as turn,
        cast(null as string) as speaker, review_text as text
