@@ -3,6 +3,7 @@
     cem demo                  run the main job on the embedded defaults (simulator + DuckDB in ./data)
     cem ui                    the Dagster UI on 127.0.0.1 with the simulator beside it
     cem sentiment score ...   score a CSV/Parquet file's texts (see `cem sentiment score --help`)
+    cem privacy forget ...    erase people on request; cem privacy rotate-key: a new CEM_PII_KEY (`cem privacy -h`)
 
 This module wires the domain library (cem_pipeline) to Dagster; it holds no domain logic.
 """
@@ -121,6 +122,12 @@ def cmd_sentiment(argv: list[str]) -> int:
     return sentiment_main(argv)
 
 
+def cmd_privacy(argv: list[str]) -> int:
+    from cem_pipeline.privacy.cli import main as privacy_main
+
+    return privacy_main(argv)
+
+
 def _positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -150,6 +157,8 @@ def _main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["sentiment"]:
         return cmd_sentiment(argv[1:])
+    if argv[:1] == ["privacy"]:
+        return cmd_privacy(argv[1:])
     parser = argparse.ArgumentParser(prog="cem", description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run the main job on the embedded defaults")
@@ -162,6 +171,7 @@ def _main(argv: list[str] | None = None) -> int:
     ui.add_argument("--port", type=_positive_int, default=3000)
     ui.add_argument("--simulator-port", type=_positive_int, default=8765)
     sub.add_parser("sentiment", help="sentiment tools (cem sentiment score --help)")
+    sub.add_parser("privacy", help="erasure requests and key rotation (cem privacy forget --help)")
     args = parser.parse_args(argv)
     return {"demo": cmd_demo, "ui": cmd_ui}[args.command](args)
 

@@ -5,6 +5,11 @@ the rules it broke and a masked rendering of the offending value) or, masked, to
 ``masked.<entity>``. A gate ledger records per load how many rows passed and how many were
 quarantined, so ``rows written to raw = passed + quarantined`` can be proved for every load. Each
 entity's gate run is one transaction: a crash gates nothing twice and loses nothing.
+
+A row whose subject was erased (it matches the suppression list, :mod:`cem_pipeline.privacy.suppression`)
+is quarantined under rule ``erased_subject`` with nothing of it but its load and content hash: no record
+id, field or value. Raw landing already drops such rows on DuckDB; this is the gates' own line of defence
+(rows landed before the erasure finished, or by an engine that does not filter at landing).
 """
 
 from __future__ import annotations
@@ -20,12 +25,14 @@ import pyarrow as pa
 from cem_pipeline import schema
 from cem_pipeline.schema import DRIFT_TABLE, GATE_LEDGER, WARNINGS_TABLE
 from cem_pipeline.privacy import Tokenizer, display_mask, mask_record, redact_text
+from cem_pipeline.privacy.suppression import Suppression
 from cem_pipeline.quality.rules import Violation, unknown_fields, validate_batch
 from cem_pipeline.sources.catalog import FREE_TEXT, Entity
 from cem_pipeline.warehouse import Warehouse
 
 BATCH_ROWS = 20_000
 PREVIEW_ROWS = 5
+ERASED_RULE = "erased_subject"
 
 MASKED_ARROW = pa.schema([
     ("record_id", pa.string()), ("source_updated_at", pa.string()), ("_record", pa.string()),
@@ -132,8 +139,10 @@ class GatedBatch:
 
 
 def gate_batch(entity: Entity, cols: dict[str, list], tokenizer: Tokenizer, conflicts: set[tuple[str, str]],
-               now: dt.datetime | None = None, preview_rows: int = 0) -> GatedBatch:
-    """Quality, then privacy, for one batch of raw rows (``cols``: the raw columns of MASKED_ARROW, as lists)."""
+               now: dt.datetime | None = None, preview_rows: int = 0,
+               suppression: Suppression | None = None) -> GatedBatch:
+    """Suppression, quality, then privacy, for one batch of raw rows (``cols``: the raw columns of MASKED_ARROW,
+    as lists)."""
     masked_rows = {k: [] for k in MASKED_ARROW.names}
     bad_rows = {k: [] for k in QUARANTINE_ARROW.names}
     warn_rows = {k: [] for k in QUARANTINE_ARROW.names}
@@ -146,6 +155,13 @@ def gate_batch(entity: Entity, cols: dict[str, list], tokenizer: Tokenizer, conf
             cols["_load_id"], cols["_ingested_at"], records, errors, warnings):
         counts = out.per_load.setdefault(load, [0, 0, 0])
         counts[0] += 1
+        if suppression and suppression.matches(entity.name, record):
+            counts[2] += 1
+            out.rules[ERASED_RULE] += 1
+            for key, value in (("record_id", None), ("_load_id", load), ("_record_hash", digest), ("rule", ERASED_RULE),
+                               ("field", None), ("value_masked", None)):
+                bad_rows[key].append(value)
+            continue
         for name in unknown_fields(entity, record):
             out.drift[(load, name)] += 1
         shown_id = tokenizer.token(id_role, rid) if (violations or warned) and rid is not None and id_role else rid
@@ -201,10 +217,11 @@ def gate_entity(warehouse: Warehouse, entity: Entity, tokenizer: Tokenizer,
                 f"_ingested_at FROM {raw} WHERE _load_id IN (SELECT unnest($loads::VARCHAR[])) "
                 "ORDER BY _load_id, _page_no, _row_no", params={"loads": pending}).to_arrow_reader(BATCH_ROWS)
             conflicts = conflicting_versions(con, entity, pending)
+            suppression = Suppression.load(con, tokenizer)
             drift_rows: Counter = Counter()
             for batch in stream:
                 gated = gate_batch(entity, batch.to_pydict(), tokenizer, conflicts, now,
-                                   PREVIEW_ROWS - len(result.preview))
+                                   PREVIEW_ROWS - len(result.preview), suppression)
                 for load, counts in gated.per_load.items():
                     per_load[load] = [a + b for a, b in zip(per_load[load], counts)]
                 drift_rows.update(gated.drift)

@@ -9,6 +9,10 @@ ledger row is committed, the watermark moves and the landing table is dropped â€
 transaction. A crash anywhere before that commit leaves raw and the watermark as they were, and the
 ledger shows the load as ``started``; the next load marks it ``abandoned``, drops its landing table
 and starts from the last committed cursor.
+
+Records of erased subjects (the suppression list, :mod:`cem_pipeline.privacy.suppression`) are dropped
+before anything of them is written, even to the landing table; the ledger counts them (``suppressed``), so
+``served = written + duplicates + suppressed``. Their cursor values still move the watermark.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import orjson
 import pyarrow as pa
 
 from cem_pipeline import schema
+from cem_pipeline.privacy.suppression import Suppression
+from cem_pipeline.privacy.tokens import Tokenizer
 from cem_pipeline.sources.catalog import Entity
 from cem_pipeline.sources.client import Page, SourceClient
 from cem_pipeline.timestamps import parse_source_ts
@@ -53,6 +59,7 @@ class LoadResult:
     duplicates_skipped: int
     unparsable_pages_refetched: int
     duration_s: float
+    suppressed: int = 0  # records of erased subjects, served but not landed
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -99,24 +106,29 @@ def _drop_stale_landing(con, entity: Entity) -> None:
 
 
 def _land_pages(con, landing: str, client: SourceClient, entity: Entity, cursor_from: str | None,
-                on_page: Callable[[Page], None] | None):
-    """Append every page since ``cursor_from`` to the ``landing`` table, one committed insert per page.
-    Returns (records served, pages, greatest cursor value, its text)."""
+                on_page: Callable[[Page], None] | None, suppression: Suppression):
+    """Append every page since ``cursor_from`` to the ``landing`` table, one committed insert per page, less the
+    records of erased subjects. Returns (records served, suppressed, pages, greatest cursor value, its text)."""
     con.execute(f"CREATE TABLE {landing} ({schema.LANDING_COLUMNS})")
-    served, pages, best, best_text = 0, 0, None, None
+    served, suppressed, pages, best, best_text = 0, 0, 0, None, None
     for page in client.pages(entity, updated_since=cursor_from):
         batch, page_best, page_best_text = page_to_arrow(page, entity)
+        served += batch.num_rows
+        if suppression:
+            keep = [not suppression.matches(entity.name, r) for r in page.records]
+            if not all(keep):
+                suppressed += keep.count(False)
+                batch = batch.filter(pa.array(keep))
         if batch.num_rows:
             con.register("page_batch", batch)
             con.execute(f"INSERT INTO {landing} SELECT * FROM page_batch")
             con.unregister("page_batch")
-        served += batch.num_rows
         pages += 1
         if page_best is not None and (best is None or page_best > best):
             best, best_text = page_best, page_best_text
         if on_page:
             on_page(page)
-    return served, pages, best, best_text
+    return served, suppressed, pages, best, best_text
 
 
 def _append_new_versions(con, table: str, landing: str, load_id: str) -> int:
@@ -139,7 +151,8 @@ def _append_new_versions(con, table: str, landing: str, load_id: str) -> int:
 
 def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
                   on_page: Callable[[Page], None] | None = None) -> LoadResult:
-    """Pull every change of ``entity`` since the last committed cursor into raw; return the figures."""
+    """Pull every change of ``entity`` since the last committed cursor into raw; return the figures. When the
+    warehouse has a suppression list, the PII key (``CEM_PII_KEY`` or the demo key) unseals it."""
     started = time.perf_counter()
     load_id = f"{entity.name}-{_utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     with warehouse.connect() as con:
@@ -154,9 +167,11 @@ def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
                     "VALUES (?, ?, ?, 'started', ?, ?)", [load_id, entity.name, entity.system, cursor_from, _utcnow()])
 
         _drop_stale_landing(con, entity)
+        suppression = Suppression.load(con, Tokenizer.from_env)
         landing = f"{schema.RAW}.{schema.LANDING_PREFIX}{entity.name}_{uuid.uuid4().hex[:12]}"
         try:
-            served, pages, best, best_text = _land_pages(con, landing, client, entity, cursor_from, on_page)
+            served, suppressed, pages, best, best_text = _land_pages(con, landing, client, entity, cursor_from,
+                                                                     on_page, suppression)
             con.execute("BEGIN TRANSACTION")
             try:
                 written = _append_new_versions(con, table, landing, load_id)
@@ -164,9 +179,10 @@ def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
                 if cursor_from is not None and best is not None and parse_source_ts(cursor_from) > best:
                     cursor_to = cursor_from  # never move the watermark backwards
                 con.execute(f"""UPDATE {schema.LOAD_LEDGER} SET status = 'committed', cursor_to = ?, pages = ?,
-                                records_served = ?, rows_written = ?, duplicates_skipped = ?, finished_at = ?
-                                WHERE load_id = ?""",
-                            [cursor_to, pages, served, written, served - written, _utcnow(), load_id])
+                                records_served = ?, rows_written = ?, duplicates_skipped = ?, finished_at = ?,
+                                suppressed = ? WHERE load_id = ?""",
+                            [cursor_to, pages, served, written, served - suppressed - written, _utcnow(),
+                             suppressed, load_id])
                 con.execute(f"DROP TABLE {landing}")
                 con.execute("COMMIT")
             except BaseException:
@@ -175,8 +191,9 @@ def ingest_entity(warehouse: Warehouse, client: SourceClient, entity: Entity,
         finally:
             con.execute(f"DROP TABLE IF EXISTS {landing}")  # after a commit it is gone already
 
-    result = LoadResult(entity.name, load_id, cursor_from, cursor_to, pages, served, written, served - written,
-                        client.unparsable_pages, round(time.perf_counter() - started, 3))
+    result = LoadResult(entity.name, load_id, cursor_from, cursor_to, pages, served, written,
+                        served - suppressed - written, client.unparsable_pages, round(time.perf_counter() - started, 3),
+                        suppressed)
     log.info("landed %s: %s", entity.name, result)
     return result
 

@@ -1,7 +1,7 @@
 """Reconciliation: every record served reaches raw, and every raw row is masked or quarantined.
 
 For each committed load of an entity: ``records_served = rows_written + duplicates_skipped`` (raw
-ledger), ``rows_written = passed + quarantined`` (gate ledger), and the masked and quarantine tables
+ledger; served less ``suppressed``, the records of erased subjects that raw does not keep), ``rows_written = passed + quarantined`` (gate ledger), and the masked and quarantine tables
 hold exactly ``passed`` and ``quarantined`` rows of that load.
 """
 
@@ -38,7 +38,8 @@ def reconcile(warehouse: Warehouse, entity: Entity) -> Reconciliation:
     with warehouse.connect(read_only=True) as con:
         rows = con.execute(f"""
             with loads as (
-                select load_id, records_served, rows_written, duplicates_skipped
+                select load_id, records_served - coalesce(suppressed, 0) as records_served, rows_written,
+                       duplicates_skipped
                 from {schema.LOAD_LEDGER} where entity = $e and status = 'committed'
             ),
             raw_rows as (select _load_id, count(*) as n from {raw} group by 1),

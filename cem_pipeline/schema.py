@@ -60,8 +60,11 @@ LOAD_LEDGER_COLUMNS = """
     rows_written BIGINT,
     duplicates_skipped BIGINT,
     started_at TIMESTAMP NOT NULL,
-    finished_at TIMESTAMP
+    finished_at TIMESTAMP,
+    suppressed BIGINT                 -- served but not kept: their subject was erased (cem_pipeline.privacy.erasure)
 """
+# Ledger columns added after warehouses were first created: (column, type), added when missing (Warehouse.ensure_raw).
+LOAD_LEDGER_ADDED_COLUMNS = (("suppressed", "BIGINT"),)
 
 # A load's pages land in a scratch table raw._landing_<entity>_<id> first, moved into raw on commit.
 LANDING_PREFIX = "_landing_"
@@ -208,3 +211,82 @@ METRIC_ALERTS_COLUMNS = """
     current_value DOUBLE, baseline_value DOUBLE, change DOUBLE, change_ci_low DOUBLE, change_ci_high DOUBLE,
     p_value DOUBLE, q_value DOUBLE, drivers_moved VARCHAR, opened_at TIMESTAMP
 """
+
+
+# --- privacy operations: erasure on request and key rotation (cem_pipeline.privacy.erasure, .rotation) -------
+# None of these tables holds a readable value or a PII token: subjects are named by suppression tokens, keyed
+# HMACs under the suppression key (a random key kept sealed by the PII key below, so it survives rotation).
+
+SUPPRESSION_KEY_TABLE = f"{OPS}.privacy_suppression_key"
+SUPPRESSION_KEY_COLUMNS = """
+    key_id VARCHAR PRIMARY KEY,
+    sealed_with VARCHAR NOT NULL,     -- fingerprint of the PII key that seals it
+    nonce VARCHAR NOT NULL,
+    sealed VARCHAR NOT NULL,          -- the suppression key XOR HMAC(PII key, nonce), hex
+    mac VARCHAR NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    resealed_at TIMESTAMP
+"""
+
+# Identifiers, record ids and references of erased subjects: raw landing and the gates drop what matches.
+SUPPRESSIONS_TABLE = f"{OPS}.privacy_suppressions"
+SUPPRESSIONS_COLUMNS = """
+    token VARCHAR PRIMARY KEY,        -- erased:<kind>/<hex> (phone, email, member_id, wechat_id, social_handle, record)
+    kind VARCHAR NOT NULL,
+    erasure_id VARCHAR NOT NULL,
+    added_at TIMESTAMP NOT NULL
+"""
+
+ERASURE_LEDGER = f"{OPS}.erasure_ledger"
+ERASURE_LEDGER_COLUMNS = """
+    erasure_id VARCHAR PRIMARY KEY,
+    status VARCHAR NOT NULL,          -- started | done
+    requested_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    requests INTEGER NOT NULL,
+    request_tokens VARCHAR[] NOT NULL,  -- suppression tokens of the identifiers asked for
+    customers INTEGER NOT NULL,       -- customer keys erased (kept as tombstones in the key map)
+    records INTEGER NOT NULL,         -- staged records resolved to the subjects
+    counts JSON,                      -- rows removed per table (and outbox lines)
+    delivered_alert_ids VARCHAR[]     -- alerts already posted to the webhook: ask the receiver to delete them
+"""
+
+# What an unfinished erasure resolved (customer keys, staged record ids as stored past raw, alert ids): a rerun
+# after a crash finishes from it. Emptied when the erasure is done.
+ERASURE_PLAN = f"{OPS}.erasure_plan"
+ERASURE_PLAN_COLUMNS = """
+    erasure_id VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,            -- customer_key | record | alert
+    entity VARCHAR,
+    value VARCHAR NOT NULL
+"""
+
+KEY_ROTATIONS = f"{OPS}.key_rotations"
+KEY_ROTATIONS_COLUMNS = """
+    rotation_id VARCHAR PRIMARY KEY,
+    status VARCHAR NOT NULL,          -- started | done
+    old_key_fingerprint VARCHAR NOT NULL,
+    new_key_fingerprint VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP,
+    counts JSON                       -- tokens mapped, rows rewritten per table
+"""
+
+# One row per finished step of an erasure or a rotation, written in the step's own transaction.
+PRIVACY_PROGRESS = f"{OPS}.privacy_progress"
+PRIVACY_PROGRESS_COLUMNS = """
+    operation_id VARCHAR NOT NULL,
+    step VARCHAR NOT NULL,
+    rows BIGINT,
+    done_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (operation_id, step)
+"""
+
+PRIVACY_TABLES = {
+    SUPPRESSION_KEY_TABLE: SUPPRESSION_KEY_COLUMNS, SUPPRESSIONS_TABLE: SUPPRESSIONS_COLUMNS,
+    ERASURE_LEDGER: ERASURE_LEDGER_COLUMNS, ERASURE_PLAN: ERASURE_PLAN_COLUMNS,
+    KEY_ROTATIONS: KEY_ROTATIONS_COLUMNS, PRIVACY_PROGRESS: PRIVACY_PROGRESS_COLUMNS,
+}
+IDENTITY_KEY_MAP = f"{INTERMEDIATE}.int_identity__key_map"
+IDENTITY_EVIDENCE = f"{INTERMEDIATE}.int_identity__evidence"
+IDENTITY_RECORD_KEYS = f"{INTERMEDIATE}.int_identity__record_keys"

@@ -8,10 +8,12 @@ trace), then committed together with the rows it wrote.
 
 from __future__ import annotations
 
+import os
 import time
+import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import duckdb
 
@@ -21,6 +23,32 @@ from cem_pipeline.sources.catalog import Entity
 
 class WarehouseError(RuntimeError):
     pass
+
+
+def first_row(con: duckdb.DuckDBPyConnection, sql: str, params=None) -> tuple | None:
+    """The first row of a query, or None; the result is fetched to its end, so the connection is free for the
+    next statement (DuckDB refuses e.g. ``register`` while a result is unfinished)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception (then re-raised)."""
+    con.execute("BEGIN")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def table_exists(con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
+    """Whether ``schema.table`` exists in the connection's database (temporary tables do not count)."""
+    schema_name, table = qualified.split(".", 1)
+    return first_row(con, "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ? "
+                          "AND table_catalog = current_database()", [schema_name, table])[0] > 0
 
 
 class Warehouse:
@@ -59,11 +87,44 @@ class Warehouse:
         finally:
             con.close()
 
+    def compact(self, finalize: Callable[[duckdb.DuckDBPyConnection, str], None] | None = None) -> int:
+        """Rewrite the file without the blocks of deleted rows (DuckDB reuses them but does not wipe them, so
+        rows an erasure deleted stay readable in the file's bytes until then); returns the new size in bytes.
+
+        Every schema, table, view and constraint is copied into a fresh file (``COPY FROM DATABASE``) while
+        this process holds the write lock; ``finalize(con, catalog)`` may then write into the copy (the
+        statement that marks the operation done, so a crash before the rename leaves it to be redone), and
+        the copy is renamed over the file, atomically, before the lock is let go.
+        """
+        for stale in self.path.parent.glob(f".{self.path.name}.compact-*"):
+            stale.unlink()
+        tmp = self.path.with_name(f".{self.path.name}.compact-{uuid.uuid4().hex[:8]}")
+        wal = Path(f"{self.path}.wal")
+        with self.connect() as con:
+            con.execute("CHECKPOINT")
+            database = first_row(con, "SELECT current_database()")[0]
+            con.execute(f"ATTACH '{tmp}' AS _compacted")
+            try:
+                con.execute(f'COPY FROM DATABASE "{database}" TO _compacted')
+                if finalize:
+                    finalize(con, "_compacted")
+                con.execute("DETACH _compacted")
+                if wal.exists():
+                    raise WarehouseError(f"{wal} appeared while compacting {self.path}; the file was left as it was")
+                os.replace(tmp, self.path)
+            finally:
+                for leftover in (tmp, Path(f"{tmp}.wal")):
+                    leftover.unlink(missing_ok=True)
+        wal.unlink(missing_ok=True)  # the old file's, had its connection written one on closing
+        return self.path.stat().st_size
+
     def ensure_raw(self, con: duckdb.DuckDBPyConnection, entity: Entity) -> str:
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.RAW}")
         table = schema.raw_table(entity.name)
         con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({schema.RAW_COLUMNS})")
         con.execute(f"CREATE TABLE IF NOT EXISTS {schema.LOAD_LEDGER} ({schema.LOAD_LEDGER_COLUMNS})")
+        for column, type_ in schema.LOAD_LEDGER_ADDED_COLUMNS:
+            con.execute(f"ALTER TABLE {schema.LOAD_LEDGER} ADD COLUMN IF NOT EXISTS {column} {type_}")
         return table
 
     @staticmethod
@@ -75,10 +136,7 @@ class Warehouse:
         return row[0] if row else None
 
     def table_exists(self, con: duckdb.DuckDBPyConnection, qualified: str) -> bool:
-        schema_name, table = qualified.split(".", 1)
-        return con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-            [schema_name, table]).fetchone()[0] > 0
+        return table_exists(con, qualified)
 
     def ledger(self, entity: str | None = None):
         """The load ledger as a DataFrame (newest first)."""

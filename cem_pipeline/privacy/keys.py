@@ -34,6 +34,11 @@ def _check_key(key: str, where: str) -> bytes:
     return key.encode("utf-8")
 
 
+def parse_key(text: str, where: str) -> bytes:
+    """A key given as text (e.g. the old key of a rotation): trimmed, at least 32 characters, as UTF-8 bytes."""
+    return _check_key(text.strip(), where)
+
+
 def _read_key_file(path: Path) -> bytes:
     text = path.read_text(encoding="utf-8").strip()
     return _check_key(text, f"the demo PII key file {path} (delete it to create a new one, or set {KEY_VAR})")

@@ -97,22 +97,39 @@ def mask_record(entity: C.Entity | str, record: dict, tokenizer: Tokenizer, coun
                     out[key] = _redact_turns(value, counts)
                 else:
                     out[key] = _redact_any(value, counts)
-            else:
-                if isinstance(value, (list, dict)):  # an identifier field should hold a scalar
-                    value = str(value)
-                token = tokenizer.token(role.name, value)
-                out[key] = role.mask(value)
-                out[f"{key}_token"] = token
-                if role.masked_token_kind:
-                    masked = out[key]
-                    out[f"{key}_masked_token"] = tokenizer.token(role.masked_token_kind, masked) if masked else None
-                if token is not None:
-                    counts[TOKENIZED] = counts.get(TOKENIZED, 0) + 1
+            elif _tokenize_into(out, role, key, value, tokenizer) is not None:
+                counts[TOKENIZED] = counts.get(TOKENIZED, 0) + 1
         elif key.startswith("_"):
             out[key] = value
         else:
             out[key] = _redact_any(value, counts)
     return out
+
+
+def _tokenize_into(out: dict, role: PiiKind, key: str, value, tokenizer: Tokenizer) -> str | None:
+    """An identifier field's masked display, ``<key>_token`` and (for phones) ``<key>_masked_token`` into ``out``;
+    returns the token."""
+    if isinstance(value, (list, dict)):  # an identifier field should hold a scalar
+        value = str(value)
+    token = tokenizer.token(role.name, value)
+    out[key] = role.mask(value)
+    out[f"{key}_token"] = token
+    if role.masked_token_kind:
+        masked = out[key]
+        out[f"{key}_masked_token"] = tokenizer.token(role.masked_token_kind, masked) if masked else None
+    return token
+
+
+def identifier_tokens(entity: C.Entity | str, record: dict, tokenizer: Tokenizer) -> dict[str, str | None]:
+    """The token columns :func:`mask_record` gives ``record`` (``<field>_token``, ``<field>_masked_token``) without
+    redacting its texts: what a key rotation maps from old to new (cem_pipeline.privacy.rotation)."""
+    roles = _roles(entity if isinstance(entity, str) else entity.name)
+    out: dict = {}
+    for key, value in record.items():
+        role = roles.get(key)
+        if isinstance(role, PiiKind):
+            _tokenize_into(out, role, key, value, tokenizer)
+    return {k: v for k, v in out.items() if k.endswith("_token")}
 
 
 def mask_records(entity: C.Entity | str, records, tokenizer: Tokenizer) -> tuple[list[dict], dict[str, int]]:

@@ -46,6 +46,18 @@ class Tokenizer:
         mac.update(normalized.encode("utf-8"))
         return mac.hexdigest()[:TOKEN_HEX_CHARS]
 
+    def prf(self, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under this key (32 bytes): what seals the suppression key
+        (cem_pipeline.privacy.suppression) and names the key without revealing it (:attr:`fingerprint`)."""
+        mac = self._mac.copy()
+        mac.update(message)
+        return mac.digest()
+
+    @property
+    def fingerprint(self) -> str:
+        """16 hex characters that tell two keys apart (recorded by rotations); the key cannot be read back."""
+        return self.prf(b"cem:pii-key-fingerprint").hex()[:16]
+
     def token(self, kind: str, value) -> str | None:
         if value is None:
             return None

@@ -14,66 +14,14 @@ every text scanned.
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from tests.support.scan import Needles, scan_duckdb as _scan_duckdb, scan_instance, unescape as _unescape
 
 pytestmark = pytest.mark.e2e
-
-IDENTITY_COLUMN = re.compile(r"name|nickname|handle|display|masked", re.I)
-UNICODE_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
-
-
-class Needles:
-    def __init__(self, planted):
-        self.long: dict[str, list[tuple[str, str]]] = {}
-        self.short: dict[str, str] = {}
-        for kind, value in zip(planted.kind, planted.value):
-            value = str(value)
-            if len(value) >= 3:
-                self.long.setdefault(value[:3], []).append((kind, value))
-            else:
-                self.short[value] = kind
-        self.values = sum(len(v) for v in self.long.values()) + len(self.short)
-
-    def find(self, text: str) -> list[tuple[str, str]]:
-        hits = []
-        get = self.long.get
-        for i in range(len(text) - 2):
-            cands = get(text[i:i + 3])
-            if cands:
-                hits.extend((k, v) for k, v in cands if text.startswith(v, i))
-        return hits
-
-
-def _scan_duckdb(path: Path, needles: Needles, skip_schemas=("raw",)) -> tuple[list, list]:
-    hits, scanned = [], []
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = con.execute("select table_schema, table_name from information_schema.tables "
-                             "where table_schema not in (select unnest($s::varchar[]))",
-                             {"s": list(skip_schemas)}).fetchall()
-        for schema, table in tables:
-            cols = [r[0] for r in con.execute(f'describe "{schema}"."{table}"').fetchall()]
-            rows = con.execute(f'select * from "{schema}"."{table}"').fetchall()
-            scanned.append((f"{path.name}:{schema}.{table}", len(rows)))
-            for row in rows:
-                for col, value in zip(cols, row):
-                    if value is None:
-                        continue
-                    text = value if isinstance(value, str) else str(value)
-                    for h in needles.find(text):
-                        hits.append((f"{schema}.{table}.{col}", *h))
-                    if IDENTITY_COLUMN.search(col) and text in needles.short:
-                        hits.append((f"{schema}.{table}.{col}", needles.short[text], text))
-    return hits, scanned
-
-
-def _unescape(text: str) -> str:
-    return UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
 
 
 def test_no_planted_pii_past_raw(shared, capfd, caplog):
@@ -82,7 +30,7 @@ def test_no_planted_pii_past_raw(shared, capfd, caplog):
     sim, workdir, instance = shared.sim, shared.live, shared.instance
     state = {"warehouse": workdir / "data" / "cem.duckdb", "home": shared.home}
     planted = sim.world.planted_pii()
-    needles = Needles(planted)
+    needles = Needles(zip(planted.kind, planted.value))
     hits, scanned = [], []
 
     # 1. The warehouse, every schema but raw.
@@ -110,13 +58,8 @@ def test_no_planted_pii_past_raw(shared, capfd, caplog):
         hits += [(str(path), *x) for row in rows for v in row if v is not None for x in needles.find(str(v))]
 
     # 3. The Dagster event log and run metadata: every event of every run, as text.
-    events = 0
-    for run in instance.get_runs():
-        for record in instance.all_logs(run.run_id):
-            events += 1
-            text = _unescape(str(record))
-            hits += [(f"event:{record.dagster_event_type or 'log'}", *x) for x in needles.find(text)]
-        hits += [("run config/tags", *x) for x in needles.find(str(run.run_config) + str(run.tags))]
+    h, events = scan_instance(instance, needles)
+    hits += h
     scanned.append(("dagster event log", events))
 
     # 4. Everything under DAGSTER_HOME (compute logs, storage) and what the run printed.
