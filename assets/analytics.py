@@ -11,33 +11,16 @@ alert sensor delivers new metric alerts like customer alerts.
 """
 
 
-import datetime as dt
-
 import dagster as dg
 import pandas as pd
 
 from assets.resources import CemSettings
 from cem_pipeline import schema
-from cem_pipeline.analytics.drivers import key_drivers
-from cem_pipeline.analytics.drops import metric_alerts, metric_tests
+from cem_pipeline.analytics.tables import key_driver_tables, metric_alert_tables, replace_tables
 from cem_pipeline.config import analytics_settings
 
 ANALYTICS_GROUP = "analytics"
 KEY_DRIVERS_KEY = dg.AssetKey("mart_key_drivers")
-
-
-def replace_tables(warehouse, tables: dict[str, tuple[str, pd.DataFrame]]) -> None:
-    """Replace each ``schema.table`` with its frame (columns as in the DDL) in one transaction."""
-    with warehouse.connect() as con:
-        con.execute("BEGIN")
-        con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.ANALYTICS}")
-        for qualified, (columns, frame) in tables.items():
-            con.execute(f"CREATE OR REPLACE TABLE {qualified} ({columns})")
-            if len(frame):
-                con.register("_analysis", frame)
-                con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM _analysis")
-                con.unregister("_analysis")
-        con.execute("COMMIT")
 
 
 def _input(cem: CemSettings, qualified: str) -> pd.DataFrame:
@@ -56,8 +39,10 @@ def _input(cem: CemSettings, qualified: str) -> pd.DataFrame:
 )
 def mart_key_drivers(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:
     drivers_settings, _ = analytics_settings()
-    result = key_drivers(_input(cem, schema.KEY_DRIVER_INPUT), drivers_settings)
-    replace_tables(cem.warehouse(), {schema.KEY_DRIVERS_TABLE: (schema.KEY_DRIVERS_COLUMNS, result)})
+    tables = key_driver_tables(lambda qualified: _input(cem, qualified), drivers_settings)
+    with cem.warehouse().connect() as con:
+        replace_tables(con, tables)
+    result = tables[schema.KEY_DRIVERS_TABLE][1]
     overall = result[result["segment_kind"] == "overall"].head(5)
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(len(result)),
@@ -79,11 +64,10 @@ def mart_key_drivers(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.
 )
 def mart_metric_alerts(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:
     _, drop_settings = analytics_settings()
-    tests = metric_tests(_input(cem, schema.METRIC_WINDOWS_INPUT), drop_settings)
-    alerts = metric_alerts(tests, _input(cem, schema.DRIVER_WINDOWS_INPUT), drop_settings)
-    alerts["opened_at"] = dt.datetime.now()
-    replace_tables(cem.warehouse(), {schema.METRIC_TESTS_TABLE: (schema.METRIC_TESTS_COLUMNS, tests),
-                                     schema.METRIC_ALERTS_TABLE: (schema.METRIC_ALERTS_COLUMNS, alerts)})
+    tables = metric_alert_tables(lambda qualified: _input(cem, qualified), drop_settings)
+    with cem.warehouse().connect() as con:
+        replace_tables(con, tables)
+    tests, alerts = tables[schema.METRIC_TESTS_TABLE][1], tables[schema.METRIC_ALERTS_TABLE][1]
     return dg.MaterializeResult(metadata={
         "dagster/row_count": dg.MetadataValue.int(len(alerts)),
         "tests": dg.MetadataValue.int(len(tests)),

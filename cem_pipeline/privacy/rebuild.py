@@ -9,19 +9,16 @@ The same functions the Dagster assets call do the work: only the wiring is here.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from cem_pipeline import schema
-from cem_pipeline.analytics.drivers import key_drivers
-from cem_pipeline.analytics.drops import metric_alerts, metric_tests
+from cem_pipeline.analytics.tables import key_driver_tables, metric_alert_tables, replace_tables
 from cem_pipeline.config import Settings, analytics_settings
 from cem_pipeline.publish import PublishResult, publish
-from cem_pipeline.warehouse import Warehouse, transaction
+from cem_pipeline.warehouse import Warehouse
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 MANIFEST = DBT_PROJECT_DIR / "target" / "manifest.json"
@@ -59,21 +56,8 @@ def recompute_analytics(warehouse: Warehouse) -> dict[str, int]:
     drivers_settings, drop_settings = analytics_settings()
     with warehouse.connect() as con:
         read = lambda qualified: con.execute(f"SELECT * FROM {qualified}").df()  # noqa: E731
-        drivers = key_drivers(read(schema.KEY_DRIVER_INPUT), drivers_settings)
-        tests = metric_tests(read(schema.METRIC_WINDOWS_INPUT), drop_settings)
-        alerts = metric_alerts(tests, read(schema.DRIVER_WINDOWS_INPUT), drop_settings)
-        alerts["opened_at"] = dt.datetime.now()
-        tables = {schema.KEY_DRIVERS_TABLE: (schema.KEY_DRIVERS_COLUMNS, drivers),
-                  schema.METRIC_TESTS_TABLE: (schema.METRIC_TESTS_COLUMNS, tests),
-                  schema.METRIC_ALERTS_TABLE: (schema.METRIC_ALERTS_COLUMNS, alerts)}
-        with transaction(con):
-            con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema.ANALYTICS}")
-            for qualified, (columns, frame) in tables.items():
-                con.execute(f"CREATE OR REPLACE TABLE {qualified} ({columns})")
-                if len(frame):
-                    con.register("_recomputed", frame)
-                    con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM _recomputed")
-                    con.unregister("_recomputed")
+        tables = {**key_driver_tables(read, drivers_settings), **metric_alert_tables(read, drop_settings)}
+        replace_tables(con, tables)
     return {qualified: len(frame) for qualified, (_, frame) in tables.items()}
 
 

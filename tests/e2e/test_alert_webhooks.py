@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from cem_pipeline.alerts import AlertSettings, WebhookTransport, deliver_pending
-from tests.e2e.test_leak import Needles
+from tests.support.scan import Needles
 from tests.integration.test_alert_signing import SECRET, VerifyingReceiver
 
 pytestmark = pytest.mark.e2e
@@ -37,7 +37,7 @@ def test_a_real_runs_alerts_arrive_signed_and_carry_no_planted_pii(shared, tmp_p
     assert len(rx.accepted) == len(report.delivered) and not rx.refused
 
     planted = shared.sim.world.planted_pii()
-    needles = Needles(planted)
+    needles = Needles(zip(planted.kind, planted.value))
     assert needles.find(" ".join(str(v) for v in planted.value[:50]))  # the scanner does find planted values
     hits = []
     for body, _ in rx.accepted:
