@@ -10,6 +10,8 @@ and key column are derived in the catalogue (``Entity.staging_model``, ``Entity.
 
 from __future__ import annotations
 
+import re
+
 RAW = "raw"
 QUARANTINE = "quarantine"
 MASKED = "masked"
@@ -22,6 +24,12 @@ MARTS = "marts"
 
 PUBLISHED_SCHEMAS = (MARTS, ANALYTICS)
 PII_SCHEMAS = (RAW,)
+
+
+def column_names(ddl: str) -> list[str]:
+    """The column names of a column DDL below, in order (what readers and writers of that table agree on)."""
+    lines = (re.sub(r"--[^\n]*", "", ddl)).split(",")
+    return [part.split()[0] for part in lines if part.strip()]
 
 
 def raw_table(entity_name: str) -> str:

@@ -52,11 +52,7 @@ PAYLOAD_FIELDS = (
     "worst_source", "channel", "store_id", "touchpoint", "journey_stage", "worst_nps_score",
     "worst_csat_score", "worst_rating", "min_sentiment_score", "feedback_excerpt",
 )
-METRIC_PAYLOAD_FIELDS = (
-    "alert_id", "alert_type", "as_of_day", "metric", "segment_kind", "segment_value", "window_days",
-    "windows_flagged", "current_n", "baseline_n", "current_value", "baseline_value", "change", "change_ci_low",
-    "change_ci_high", "p_value", "q_value", "drivers_moved", "opened_at",
-)
+METRIC_PAYLOAD_FIELDS = tuple(schema.column_names(schema.METRIC_ALERTS_COLUMNS))  # segments only, no person
 
 
 
@@ -199,8 +195,7 @@ def _pending(warehouse: Path, now: dt.datetime, limit: int) -> list[dict]:
     try:
         _ensure_ledger(con)
         rows: list[dict] = []
-        for table, kind, order in ((ALERTS_TABLE, "customer", "a.opened_at"),
-                                   (schema.METRIC_ALERTS_TABLE, None, "a.opened_at")):
+        for table in (ALERTS_TABLE, schema.METRIC_ALERTS_TABLE):
             schema_name, name = table.split(".")
             if not _table_exists(con, schema_name, name):
                 continue
@@ -209,13 +204,11 @@ def _pending(warehouse: Path, now: dt.datetime, limit: int) -> list[dict]:
                 FROM {table} AS a
                 LEFT JOIN {DELIVERIES_TABLE} AS d USING (alert_id)
                 WHERE d.alert_id IS NULL OR (d.status = 'retrying' AND d.next_attempt_at <= ?)
-                ORDER BY {order}, a.alert_id
+                ORDER BY a.opened_at, a.alert_id
                 LIMIT ?""", [now, limit])
             names = [c[0] for c in cur.description]
-            for r in cur.fetchall():
-                row = dict(zip(names, r))
-                row.setdefault("alert_type", kind)
-                rows.append(row)
+            # a customer alert has no alert_type column (mart_cx_alerts); a metric alert's says metric_drop
+            rows += [{"alert_type": "customer", **dict(zip(names, r))} for r in cur.fetchall()]
         rows.sort(key=lambda r: (str(r.get("opened_at")), r["alert_id"]))
         return rows[:limit]
     finally:

@@ -32,7 +32,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cem_pipeline import schema
+
 SEGMENT_KINDS = ("overall", "channel", "journey_stage")
+KEY_DRIVER_COLUMNS = schema.column_names(schema.KEY_DRIVERS_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,8 @@ def key_drivers(cells: pd.DataFrame, settings: DriverSettings | None = None) -> 
                 continue
             for row in _analyse(group, settings, rng):
                 rows.append({"as_of_day": as_of, "segment_kind": kind, "segment_value": str(value), **row})
-    out = pd.DataFrame(rows, columns=KEY_DRIVER_COLUMNS[:-2])
+    ranked = ("fix_first_score", "fix_first_rank")  # added below, per segment
+    out = pd.DataFrame(rows, columns=[c for c in KEY_DRIVER_COLUMNS if c not in ranked])
     if out.empty:
         return out.assign(fix_first_score=pd.Series(dtype=float), fix_first_rank=pd.Series(dtype="Int64"))
     lowers = out["direction"] == "lowers"
@@ -149,10 +153,3 @@ def key_drivers(cells: pd.DataFrame, settings: DriverSettings | None = None) -> 
     return out.sort_values(["segment_kind", "segment_value", "importance"], ascending=[True, True, False],
                            ignore_index=True)
 
-
-KEY_DRIVER_COLUMNS = [
-    "as_of_day", "segment_kind", "segment_value", "driver", "topic", "polarity", "responses", "mentions",
-    "share_affected", "importance", "importance_ci_low", "importance_ci_high", "importance_share",
-    "effect_points", "effect_ci_low", "effect_ci_high", "direction", "model_r2", "bootstrap_resamples",
-    "mean_score_affected", "mean_score_unaffected", "fix_first_score", "fix_first_rank",
-]

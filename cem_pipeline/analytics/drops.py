@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from cem_pipeline import schema
+
 METRICS = ("nps", "csat", "ces")
 
 
@@ -38,11 +40,7 @@ class DropSettings:
     top_drivers: int = 3
 
 
-TEST_COLUMNS = [
-    "as_of_day", "metric", "segment_kind", "segment_value", "window_days", "current_n", "baseline_n",
-    "current_value", "baseline_value", "change", "change_ci_low", "change_ci_high", "z", "p_value", "q_value",
-    "is_drop",
-]
+TEST_COLUMNS = schema.column_names(schema.METRIC_TESTS_COLUMNS)
 
 
 def metric_tests(windows: pd.DataFrame, settings: DropSettings | None = None) -> pd.DataFrame:
@@ -80,11 +78,8 @@ def metric_tests(windows: pd.DataFrame, settings: DropSettings | None = None) ->
                                            ignore_index=True)
 
 
-ALERT_COLUMNS = [
-    "alert_id", "alert_type", "as_of_day", "metric", "segment_kind", "segment_value", "window_days",
-    "windows_flagged", "current_n", "baseline_n", "current_value", "baseline_value", "change", "change_ci_low",
-    "change_ci_high", "p_value", "q_value", "drivers_moved",
-]
+# opened_at is stamped by the writer (cem_pipeline.analytics.tables)
+ALERT_COLUMNS = [c for c in schema.column_names(schema.METRIC_ALERTS_COLUMNS) if c != "opened_at"]
 
 
 def alert_id(metric: str, segment_kind: str, segment_value: str, as_of_day) -> str:

@@ -27,7 +27,7 @@ def worlds(corpus):
 
 
 def test_key_drivers_rank_the_planted_drivers_and_leave_zero_ones_at_zero(worlds):
-    covered, intervals = 0, 0
+    covered, intervals, per_driver = 0, 0, {}
     for seed, world in worlds.items():
         truth = world.truth_drivers().set_index("driver")
         found = key_drivers(truth_cells(world, world.end), DriverSettings(bootstrap=300, seed=seed))
@@ -40,12 +40,17 @@ def test_key_drivers_rank_the_planted_drivers_and_leave_zero_ones_at_zero(worlds
         for driver in truth.index[truth["effect_points"] == 0]:
             row = overall.loc[driver]
             intervals += 1
-            covered += row.effect_ci_low <= 0 <= row.effect_ci_high
+            ok = bool(row.effect_ci_low <= 0 <= row.effect_ci_high)
+            covered += ok
+            per_driver[driver] = per_driver.get(driver, 0) + ok
         top = overall.sort_values("fix_first_rank").index[0]
         assert top == truth["importance"].idxmax()  # fix first what hurts most
         for kind in ("channel", "journey_stage"):
             assert (found["segment_kind"] == kind).any()
     assert covered >= 0.9 * intervals, f"zero-driver intervals covering 0: {covered}/{intervals}"
+    # Per driver the bar is 90% of seeds; 5 seeds cannot resolve that (bench/analytics.py runs 20), so
+    # here each zero driver may miss once at most.
+    assert all(n >= len(worlds) - 1 for n in per_driver.values()), per_driver
 
 
 def _caught(world, drop) -> bool:
