@@ -64,4 +64,19 @@ EN_NOT_NAMES = frozenset("""
     Thx Cheers Regards Sincerely Yours Best Warm Kind Many Regards Update Note Edit PS Sent From iPhone Android
     Mr Mrs Ms Miss Mx Dr Prof President Seller Daily News Post Times Tribune Journal Chronicle Mail Press Herald
     Magazine Review Online
-""".split())
+    Put Let's Lets Poll Polls Colleague Colleagues Satan Babes Liberals Conservatives Democrats Republicans
+    Americans Voters Haters Tesco Walmart Target Starbucks McDonald's
+""".split()) | frozenset(
+    # Places after a title are pageants and nicknames ("Miss Texas", "Ms. Philippines", "Mr. Greek"), never a
+    # person's name in a text; states and countries that are also first names or surnames (Georgia, Virginia,
+    # Washington, Chad, Jordan...) are left out, so "Hi Georgia," is still redacted.
+    """
+    Alabama Alaska Arizona Arkansas California Colorado Connecticut Delaware Florida Hawaii Idaho Illinois
+    Iowa Kansas Kentucky Louisiana Maine Maryland Massachusetts Michigan Minnesota Mississippi Missouri
+    Nebraska Nevada Ohio Oklahoma Oregon Pennsylvania Tennessee Texas Utah Vermont Wisconsin Wyoming
+    America USA Canada Mexico Brazil England Britain Scotland Wales Ireland France Germany Italy Spain
+    Portugal Greece Russia Ukraine Poland China Japan Korea India Pakistan Philippines Australia Africa
+    Nigeria Egypt Turkey Europe Asia Universe Boston Chicago Texas London Paris
+    American British English Irish Scottish French German Italian Spanish Greek Russian Chinese Japanese
+    Korean Indian Mexican Canadian Australian African European Asian
+    """.split())

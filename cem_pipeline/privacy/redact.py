@@ -144,10 +144,14 @@ def luhn_ok(digits: str) -> bool:
 
 
 # Issuer prefixes and the lengths each network issues: Visa 4 (13/16/19); Mastercard 51-55, 2221-2720 (16);
-# Amex 34/37 (15); UnionPay 62/81 (16-19); JCB 35 (16-19); Diners 30/36/38/39 (14-19); Discover 6011/64/65
-# (16-19); Maestro 50/56-58/6x (12-19); legacy PRC bank cards 9558/9559 (19, ICBC/ABC).
+# Amex 34/37 (15); UnionPay 62/81 (16-19); JCB 35 (16-19); Diners 30/36/38/39 (14, 16-19); Discover
+# 6011/64/65 (16-19); Maestro 50/56-58/6x (12-14, 16-19); legacy PRC bank cards 9558/9559 (19, ICBC/ABC).
+# Fifteen digits is Amex only: a 15-digit legacy ID number (or an order number shaped like one) that starts
+# with 5 or 6 passes Luhn one time in ten, and no Maestro or Diners card in use has 15 digits.
 def plausible_card_prefix(digits: str) -> bool:
     n, d1, d2, d4 = len(digits), digits[0], digits[:2], int(digits[:4])
+    if n == 15:
+        return d2 in ("34", "37")
     if d1 == "4":
         return n in (13, 16, 19)
     if "51" <= d2 <= "55" or 2221 <= d4 <= 2720:
@@ -460,7 +464,8 @@ def _cn_name_before(text: str, end: int) -> int | None:
     return None
 
 
-_EN_NAME = r"[A-Z][a-z]+(?:['’\-][A-Z]?[a-z]+)?"
+# A word stops before a URL glued to it ("Mr. Cobbhttps://t.co/..." names "Cobb", not "Cobbhttps").
+_EN_NAME = r"[A-Z](?:(?!https?:)[a-z])+(?:['’\-][A-Z]?[a-z]+)?"
 _EN_FULL = rf"(?P<v>{_EN_NAME}(?:\s+(?:[A-Z]\.\s*)?{_EN_NAME})?|[A-Z]\.\s?{_EN_NAME})"
 _HONORIFIC = re.compile(rf"{_EB}(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+{_EN_FULL}")
 _GREETING = re.compile(rf"{_EB}(?:Dear|Hi|Hello|Hey|Hiya)\s+{_EN_FULL}(?=\s*(?:[,!:;.\n]|$))")

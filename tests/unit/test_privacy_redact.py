@@ -98,6 +98,13 @@ def test_card_near_misses():
     assert luhn_ok(no_issuer) and not is_bank_card(no_issuer)
     for text in (f"tracking {non_luhn}", f"流水号{no_issuer}", "4111 1111 1111 1112", "timestamp 1732435200000"):
         assert red(text).text == text
+    # Fifteen digits that pass Luhn and start like a Maestro / UnionPay / Diners card (a legacy-ID-shaped
+    # order number): only Amex issues 15-digit cards.
+    for body in ("51010319999999", "62012345678901", "36123456789012"):
+        looks_like = luhn_complete(body)
+        assert len(looks_like) == 15 and luhn_ok(looks_like) and not is_bank_card(looks_like)
+        assert red(f"单号{looks_like}").text == f"单号{looks_like}"
+    assert is_bank_card(luhn_complete("37828224631000"))
 
 
 @pytest.mark.parametrize(

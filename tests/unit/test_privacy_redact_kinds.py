@@ -115,7 +115,8 @@ def test_plate_near_misses(text):
     ("Dear Mr. Smith,", "Dear Mr. [NAME],"), ("Hi Jake, please", "Hi [NAME], please"),
     ("Regards, John Smith", "Regards, [NAME]"), ("Thanks for all — Mary", "Thanks for all — [NAME]"),
     ("Best regards,\nAnna Lee", "Best regards,\n[NAME]"), ("Fixed now. -Karla", "Fixed now. -[NAME]"),
-    ("Mrs. Brown You got it", "Mrs. [NAME] You got it"),
+    ("Mrs. Brown You got it", "Mrs. [NAME] You got it"), ("Hi Georgia, thanks", "Hi [NAME], thanks"),
+    ("No more Mr. Cobbhttps://t.co/x1", "No more Mr. [NAME]https://t.co/x1"),
 ])
 def test_names_after_a_salutation_or_in_a_signature(text, expected):
     only("name", text, expected)
@@ -124,7 +125,8 @@ def test_names_after_a_salutation_or_in_a_signature(text, expected):
 @pytest.mark.parametrize("text", [
     "谢谢那位先生", "我先生也喜欢", "这位女士很客气", "女士手表很好看", "蒙牛先生好勤快", "辛苦师傅了", "康师傅的面",
     "杜莎夫人蜡像馆", "Hi there, ok", "Dear customer,", "Thanks, Apple", "Great phone - Recommended",
-    "Hello everyone,", "headline - Daily Mail", "iPhone 15 Pro",
+    "Hello everyone,", "headline - Daily Mail", "iPhone 15 Pro", "the pageant Miss Texas (Ylianna)",
+    "Our Little Ms. Philippines", "Hey Liberals. I'm going", "Pitbull - \"Mr. Put It Down\"", "call in U.S. - Poll",
 ])
 def test_name_near_misses(text):
     assert red(text).counts.get("name") is None
