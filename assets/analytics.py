@@ -6,6 +6,8 @@ Spark too), calls the pure functions of :mod:`cem_pipeline.analytics` and replac
 alert sensor delivers new metric alerts like customer alerts.
 
 - ``mart_key_drivers`` (daily job): relative weights of each driver for likelihood-to-recommend, per segment.
+- ``mart_outcome_effects`` (daily job): promoters' minus detractors' 30/90-day repurchase, churn and spend,
+  naive and adjusted for member tier x tenure band (Mantel-Haenszel weights), from int_outcome_strata.
 - ``mart_metric_alerts`` (hourly and daily): every test in ``analytics.metric_tests``, the significant drops
   (Benjamini-Hochberg across the run's tests) in ``analytics.mart_metric_alerts``.
 """
@@ -16,11 +18,12 @@ import pandas as pd
 
 from assets.resources import CemSettings
 from cem_pipeline import schema
-from cem_pipeline.analytics.tables import key_driver_tables, metric_alert_tables, replace_tables
+from cem_pipeline.analytics.tables import key_driver_tables, metric_alert_tables, outcome_effect_tables, replace_tables
 from cem_pipeline.config import analytics_settings
 
 ANALYTICS_GROUP = "analytics"
 KEY_DRIVERS_KEY = dg.AssetKey("mart_key_drivers")
+OUTCOME_EFFECTS_KEY = dg.AssetKey(schema.OUTCOME_EFFECTS_MART)
 
 
 def _input(cem: CemSettings, qualified: str) -> pd.DataFrame:
@@ -76,4 +79,25 @@ def mart_metric_alerts(context: dg.AssetExecutionContext, cem: CemSettings) -> d
     })
 
 
-analytics_assets = [mart_key_drivers, mart_metric_alerts]
+@dg.asset(
+    key=OUTCOME_EFFECTS_KEY, group_name=ANALYTICS_GROUP, kinds={"python", "scipy"}, owners=["team:analytics-engineering"],
+    deps=[dg.AssetKey("int_outcome_strata")], tags={"layer": "marts", "cadence": "daily"},
+    description="Promoters' minus detractors' 30/90-day repurchase rate, churn and spend per customer, naive and "
+                "adjusted for member tier x tenure band (Mantel-Haenszel-weighted strata) with 95% intervals "
+                "(cem_pipeline/analytics/outcomes.py). Associations, not causal effects. Table "
+                "analytics.mart_outcome_effects.",
+)
+def mart_outcome_effects(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:
+    tables = outcome_effect_tables(lambda qualified: _input(cem, qualified))
+    with cem.warehouse().connect() as con:
+        replace_tables(con, tables)
+    result = tables[schema.OUTCOME_EFFECTS_TABLE][1]
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": dg.MetadataValue.int(len(result)),
+        "effects": dg.MetadataValue.md(result[["horizon_days", "metric", "naive_difference", "adjusted_difference",
+                                               "adjusted_ci_low", "adjusted_ci_high"]].to_markdown(index=False))
+        if len(result) else "no complete outcome window yet (the 30-day outcome needs 31 days of orders)",
+    })
+
+
+analytics_assets = [mart_key_drivers, mart_metric_alerts, mart_outcome_effects]

@@ -190,7 +190,8 @@ DELIVERY_COLUMNS = """
 
 
 # --- analytics: what the analysis assets write (assets/analytics.py, cem_pipeline.analytics) ----------------
-# Their inputs are dbt models (intermediate.int_key_driver_cells, int_metric_windows, int_segment_driver_windows).
+# Their inputs are dbt models (intermediate.int_key_driver_cells, int_metric_windows, int_segment_driver_windows,
+# int_outcome_strata).
 KEY_DRIVER_INPUT = f"{INTERMEDIATE}.int_key_driver_cells"
 METRIC_WINDOWS_INPUT = f"{INTERMEDIATE}.int_metric_windows"
 DRIVER_WINDOWS_INPUT = f"{INTERMEDIATE}.int_segment_driver_windows"
@@ -220,6 +221,15 @@ METRIC_ALERTS_COLUMNS = """
     p_value DOUBLE, q_value DOUBLE, drivers_moved VARCHAR, opened_at TIMESTAMP
 """
 
+OUTCOME_STRATA_INPUT = f"{INTERMEDIATE}.int_outcome_strata"
+OUTCOME_EFFECTS_MART = "mart_outcome_effects"
+OUTCOME_EFFECTS_TABLE = f"{ANALYTICS}.{OUTCOME_EFFECTS_MART}"
+OUTCOME_EFFECTS_COLUMNS = """
+    as_of_day DATE, horizon_days INTEGER, metric VARCHAR, comparison VARCHAR, adjusted_for VARCHAR,
+    promoters BIGINT, detractors BIGINT, naive_difference DOUBLE, naive_ci_low DOUBLE, naive_ci_high DOUBLE,
+    adjusted_difference DOUBLE, adjusted_ci_low DOUBLE, adjusted_ci_high DOUBLE, adjusted_standard_error DOUBLE,
+    strata_used INTEGER, strata_dropped INTEGER
+"""
 
 # --- privacy operations: erasure on request and key rotation (cem_pipeline.privacy.erasure, .rotation) -------
 # None of these tables holds a readable value or a PII token: subjects are named by suppression tokens, keyed

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.analytics import KEY_DRIVERS_KEY
+from assets.analytics import KEY_DRIVERS_KEY, OUTCOME_EFFECTS_KEY
 
-# The hourly job leaves out scoring and the key drivers (a daily analysis over 90 days of answers).
-RAW_TO_MARTS = dg.AssetSelection.all() - dg.AssetSelection.groups("ml") - dg.AssetSelection.assets(KEY_DRIVERS_KEY)
+# The hourly job leaves out scoring, the key drivers (a daily analysis over 90 days of answers) and the outcome
+# effects (30/90-day windows that a day's hours do not change).
+RAW_TO_MARTS = (dg.AssetSelection.all() - dg.AssetSelection.groups("ml")
+                - dg.AssetSelection.assets(KEY_DRIVERS_KEY, OUTCOME_EFFECTS_KEY))
 
 hourly_job = dg.define_asset_job(
     "hourly_cx_refresh", selection=RAW_TO_MARTS,

@@ -13,6 +13,7 @@ import pandas as pd
 from cem_pipeline import schema
 from cem_pipeline.analytics.drivers import DriverSettings, key_drivers
 from cem_pipeline.analytics.drops import DropSettings, metric_alerts, metric_tests
+from cem_pipeline.analytics.outcomes import OutcomeSettings, outcome_effects
 from cem_pipeline.warehouse import transaction
 
 Tables = dict[str, tuple[str, pd.DataFrame]]  # qualified name -> (DDL columns, rows)
@@ -20,6 +21,11 @@ Tables = dict[str, tuple[str, pd.DataFrame]]  # qualified name -> (DDL columns, 
 
 def key_driver_tables(read: Callable[[str], pd.DataFrame], settings: DriverSettings) -> Tables:
     return {schema.KEY_DRIVERS_TABLE: (schema.KEY_DRIVERS_COLUMNS, key_drivers(read(schema.KEY_DRIVER_INPUT), settings))}
+
+
+def outcome_effect_tables(read: Callable[[str], pd.DataFrame], settings: OutcomeSettings | None = None) -> Tables:
+    return {schema.OUTCOME_EFFECTS_TABLE: (schema.OUTCOME_EFFECTS_COLUMNS,
+                                           outcome_effects(read(schema.OUTCOME_STRATA_INPUT), settings))}
 
 
 def metric_alert_tables(read: Callable[[str], pd.DataFrame], settings: DropSettings,

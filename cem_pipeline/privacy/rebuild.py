@@ -15,7 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cem_pipeline.analytics.tables import key_driver_tables, metric_alert_tables, replace_tables
+from cem_pipeline.analytics.tables import (key_driver_tables, metric_alert_tables, outcome_effect_tables,
+                                           replace_tables)
 from cem_pipeline.config import Settings, analytics_settings
 from cem_pipeline.publish import PublishResult, publish
 from cem_pipeline.warehouse import Warehouse
@@ -52,11 +53,12 @@ def dbt_full_refresh(settings: Settings) -> None:
 
 def recompute_analytics(warehouse: Warehouse) -> dict[str, int]:
     """Key drivers and metric-drop tests and alerts from their dbt inputs, as the ``analytics`` assets do;
-    the three tables replaced in one transaction. Rows per table."""
+    the promoter - detractor outcome effects; the tables replaced in one transaction. Rows per table."""
     drivers_settings, drop_settings = analytics_settings()
     with warehouse.connect() as con:
         read = lambda qualified: con.execute(f"SELECT * FROM {qualified}").df()  # noqa: E731
-        tables = {**key_driver_tables(read, drivers_settings), **metric_alert_tables(read, drop_settings)}
+        tables = {**key_driver_tables(read, drivers_settings), **metric_alert_tables(read, drop_settings),
+                  **outcome_effect_tables(read)}
         replace_tables(con, tables)
     return {qualified: len(frame) for qualified, (_, frame) in tables.items()}
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cem_pipeline.simulator import experience as X
 from cem_pipeline.simulator import names as V
+from cem_pipeline.simulator import outcomes as O
 from cem_pipeline.simulator.corpus import NEG, NEU, POS, Corpus
 
 TZ = dt.timezone(dt.timedelta(hours=8))
@@ -95,7 +96,7 @@ class World:
         self.initial_now = self.start + days * DAY
         self.end = self.initial_now + future_days * DAY
         self.corpus = corpus or Corpus()
-        seeds = np.random.SeedSequence(seed).spawn(12)
+        seeds = np.random.SeedSequence(seed).spawn(13)  # the first 12 as before 13 were spawned
         self._rngs = [np.random.default_rng(s) for s in seeds]
         self.planted_text_pii: list[tuple[str, str, int]] = []  # (kind, value, person)
         self._people(self._rngs[0])
@@ -108,6 +109,7 @@ class World:
         self._social(self._rngs[6])
         self._calls(self._rngs[7])
         self._surveys(self._rngs[8])
+        self._outcome_orders(self._rngs[12])
 
     # ---------------------------------------------------------------- people
     def _people(self, rng):
@@ -250,6 +252,7 @@ class World:
         points = rng.integers(0, 20000, total)
         home = rng.integers(0, self.physical_stores, total)
         tier_up = {"bronze": "silver", "silver": "gold", "gold": "platinum", "platinum": "platinum"}
+        self.member_people, self.member_t2 = people, t2
 
         def build(idx, v2):
             out = []
@@ -275,14 +278,24 @@ class World:
         t1 = lo + (rng.random(total) * np.maximum(self.end - lo, HOUR)).astype(np.int64)
         keep = t1 < self.end
         person, t1 = person[keep], t1[keep]
-        total = len(person)
         order = np.argsort(t1, kind="stable")
-        person, t1 = person[order], t1[order]
+        self._order_columns = self._order_attributes(rng, person[order], t1[order], 0)
+        self._alt_customer = {self.customer_person[k]: self.customer_ids[k]
+                              for k in range(self.n_people, len(self.customer_person))}
+        self._set_order_views()
+        c = self._order_columns
+        self.tables["crm_orders"] = Table("crm_orders", len(c["ids"]), c["t1"], c["t2"], c["person"],
+                                          self._build_orders, c["ids"])
+
+    def _order_attributes(self, rng, person, t1, first_number):
+        """Everything about orders placed by ``person`` at ``t1`` (sorted): ids numbered from ``first_number``,
+        channel, store, product, quantity, status times, which customer record and member id they carry."""
+        total = len(person)
         ids = np.array([f"O{t:%Y%m%d}{k:07d}" for t, k in
-                        zip((dt.datetime.fromtimestamp(x, TZ) for x in t1.tolist()), range(total))], dtype=object)
+                        zip((dt.datetime.fromtimestamp(x, TZ) for x in t1.tolist()),
+                            range(first_number, first_number + total))], dtype=object)
         channel = _choice(rng, V.ORDER_CHANNELS, total)
         online = {"app": ["ONL-APP"], "web": ["ONL-TMALL", "ONL-JD", "ONL-WEB"], "mini_program": ["ONL-WX"]}
-        platform_of = {s[0]: s[2] for s in V.ONLINE_STORES}
         store = np.empty(total, dtype=object)
         for i in range(total):
             c = channel[i]
@@ -292,35 +305,54 @@ class World:
         qty = rng.integers(1, 4, total)
         outcome = rng.random(total)
         t2 = np.where(outcome < 0.85, t1 + rng.integers(HOUR, 5 * DAY, total), NEVER)
-        refunded = outcome < 0.05
         dup_customer = rng.random(total) < 0.3
-        alt_customer = {}
-        cp = self.customer_person
-        for k in range(self.n_people, len(cp)):
-            alt_customer[cp[k]] = self.customer_ids[k]
         with_member = rng.random(total) < 0.7
-        self.order_ids, self.order_person, self.order_t1 = ids, person, t1
-        self.order_store, self.order_product, self.order_channel = store, product, channel
+        return {"person": person, "t1": t1, "t2": t2, "ids": ids, "channel": channel, "store": store,
+                "product": product, "qty": qty, "refunded": outcome < 0.05, "dup_customer": dup_customer,
+                "with_member": with_member}
 
-        def build(idx, v2):
-            out = []
-            for i, upd in zip(idx.tolist(), v2.tolist()):
-                p = person[i]
-                pid, pname, cat, price = V.PRODUCTS[product[i]]
-                cust = alt_customer.get(p) if dup_customer[i] and p in alt_customer else self.primary_customer[p]
-                st = store[i]
-                out.append({
-                    "order_id": ids[i], "customer_id": cust,
-                    "member_id": self.member_of[p] if with_member[i] else None,
-                    "store_id": st, "channel": channel[i], "platform": platform_of.get(st, "pos"),
-                    "product_id": pid, "product_name": pname, "category": cat, "quantity": int(qty[i]),
-                    "amount": round(price * int(qty[i]), 2), "currency": "CNY",
-                    "status": ("refunded" if refunded[i] else "delivered") if upd else "paid",
-                    "ordered_at": iso(t1[i]), "updated_at": iso(t2[i] if upd else t1[i]),
-                })
-            return out
+    def _set_order_views(self):
+        c = self._order_columns
+        self.order_ids, self.order_person, self.order_t1 = c["ids"], c["person"], c["t1"]
+        self.order_store, self.order_product, self.order_channel = c["store"], c["product"], c["channel"]
+        self.order_refunded = c["refunded"]
+        self.order_amount = np.array([V.PRODUCTS[k][3] for k in c["product"].tolist()]) * c["qty"]
 
-        self.tables["crm_orders"] = Table("crm_orders", total, t1, t2, person, build, ids)
+    def _build_orders(self, idx, v2):
+        c = self._order_columns
+        platform_of = {s[0]: s[2] for s in V.ONLINE_STORES}
+        out = []
+        for i, upd in zip(idx.tolist(), v2.tolist()):
+            p = c["person"][i]
+            pid, pname, cat, price = V.PRODUCTS[c["product"][i]]
+            alt = self._alt_customer.get(p)
+            cust = alt if c["dup_customer"][i] and alt is not None else self.primary_customer[p]
+            st = c["store"][i]
+            qty = int(c["qty"][i])
+            out.append({
+                "order_id": c["ids"][i], "customer_id": cust,
+                "member_id": self.member_of[p] if c["with_member"][i] else None,
+                "store_id": st, "channel": c["channel"][i], "platform": platform_of.get(st, "pos"),
+                "product_id": pid, "product_name": pname, "category": cat, "quantity": qty,
+                "amount": round(price * qty, 2), "currency": "CNY",
+                "status": ("refunded" if c["refunded"][i] else "delivered") if upd else "paid",
+                "ordered_at": iso(c["t1"][i]), "updated_at": iso(c["t2"][i] if upd else c["t1"][i]),
+            })
+        return out
+
+    def _outcome_orders(self, rng):
+        """Orders whose timing carries the planted experience -> outcome effect (simulator/outcomes.py),
+        appended to the CRM's orders after the baseline ones (their ids continue the numbering)."""
+        self.outcome_segments = O.nps_segments(self)
+        person, t1 = O.plant_orders(self, rng)
+        base = self._order_columns
+        extra = self._order_attributes(rng, person, t1, len(base["ids"]))
+        self._order_columns = {k: np.concatenate([base[k], extra[k]]) for k in base}
+        self.outcome_order_from = len(base["ids"])
+        self._set_order_views()
+        c = self._order_columns
+        self.tables["crm_orders"] = Table("crm_orders", len(c["ids"]), c["t1"], c["t2"], c["person"],
+                                          self._build_orders, c["ids"])
 
     # ---------------------------------------------------------------- feedback
     def _draw_texts(self, rng, pools, langs, mood, label_mix=(0.25, 0.10, 0.65)):
@@ -497,6 +529,7 @@ class World:
         durations = np.array([len(self.corpus.dialogues[l][d].turns) for l, d in zip(langs, dlg)], dtype=np.int64)
         t_avail = t1 + turn_gap * durations  # a call is served once it has ended
         self.tables["calls"] = Table("calls", total, t_avail, np.full(total, NEVER), person, build, ids)
+        self.call_started = t1
         self.tables["calls"].dialogue = dlg
         self.tables["calls"].langs = langs
 
@@ -593,6 +626,7 @@ class World:
         experience[~is_nps] = -1  # CSAT and CES answers keep their comment-label model
         busiest = pd.Series(store[is_nps & (channel == "store")]).value_counts().index
         mood = self.mood[person] * X.MOOD_WEIGHT + np.array([X.CHANNEL_SHIFT[c] for c in channel])
+        mood = mood + O.nps_shift(self, person, responded)  # tier and tenure: the outcomes' confounders
         mean_before = X.BASE + mood + effects[experience]
         drop = np.full(n, -1)
         shift = np.zeros(n)

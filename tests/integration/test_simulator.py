@@ -312,7 +312,8 @@ def test_survey_scores_agree_with_their_comment_labels(simulator):
 
 
 # ------------------------------------------------------------------ ground truth
-TRUTH_FILES = ["drivers.parquet", "drops.parquet", "metrics.parquet", "planted_pii.parquet", "records.parquet", "surveys.parquet"]
+TRUTH_FILES = ["customer_outcomes.parquet", "drivers.parquet", "drops.parquet", "metrics.parquet", "outcomes.parquet",
+               "planted_pii.parquet", "records.parquet", "surveys.parquet"]
 
 
 def test_write_truth_writes_the_parquet_files(simulator, tmp_path):
@@ -340,6 +341,10 @@ def test_write_truth_writes_the_parquet_files(simulator, tmp_path):
     assert len(drops) == len(simulator.world.drops) and (drops.true_nps_drop.dropna() > 0).all()  # NaN: no responses
     surveys = pd.read_parquet(tmp_path / "truth" / "surveys.parquet")
     assert len(surveys) == surveys_visible and surveys.experience.notna().any()
+    effects = pd.read_parquet(tmp_path / "truth" / "outcomes.parquet").set_index(["factor", "level"])["value"]
+    assert effects["group_rate", "promoter"] > effects["group_rate", "passive"] > effects["group_rate", "detractor"]
+    outcomes = pd.read_parquet(tmp_path / "truth" / "customer_outcomes.parquet")
+    assert set(outcomes.horizon_days) <= {30, 90} and outcomes.p_repurchase.between(0, 1).all()
     assert pd.read_parquet(tmp_path / "again" / "records.parquet").equals(records)
 
 
