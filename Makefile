@@ -47,7 +47,7 @@ test: $(STAMP) $(BI_STAMP) $(SPARK_STAMP)
 bi: $(BI_STAMP)
 	@test -f "$(BI_FILE)" || { echo "No BI file at $(BI_FILE). Run 'make demo' first (it publishes data/bi/cem_bi.duckdb), or pass BI_FILE=path."; exit 1; }
 	@echo "CX dashboards on http://127.0.0.1:$(BI_PORT) (reading $(abspath $(BI_FILE))); Ctrl-C to stop."
-	cd bi && CEM_BI_FILE="$(abspath $(BI_FILE))" ../$(BIN)/streamlit run Overview.py \
+	cd bi && CEM_BI_FILE="$(abspath $(BI_FILE))" ../$(BIN)/streamlit run app.py \
 		--server.address 127.0.0.1 --server.port $(BI_PORT) --server.headless true --browser.gatherUsageStats false
 
 ui: $(STAMP)

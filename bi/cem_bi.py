@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 import streamlit as st
 
+from cem_i18n import t
 from cem_pipeline.config import bi_file_setting, data_dir_setting
 
 BI_DIR = Path(__file__).resolve().parent
@@ -57,7 +58,7 @@ def query(name: str) -> pd.DataFrame:
     """The result of bi/queries/<name>.sql (empty if its mart is not published yet)."""
     frame, error = _run(name, str(bi_file()), _stamp())
     if error:
-        st.error(f"Query `{name}` failed against the BI file: {error}")
+        st.error(t("Query `{name}` failed against the BI file: {error}", name=name, error=error))
     return frame
 
 
@@ -75,15 +76,17 @@ def published_tables() -> set[str]:
 def require_bi_file() -> None:
     path = bi_file()
     if not path.exists():
-        st.error(f"The BI file `{path}` does not exist yet. Run `make demo` (or materialize "
-                 "`bi_publication` in the Dagster UI), then reload this page.")
+        st.error(t("The BI file `{path}` does not exist yet. Run `make demo` (or materialize `bi_publication` in the "
+                   "Dagster UI), then reload this page.", path=path))
         st.stop()
-    st.caption(f"Source: `{path}` · published {pd.Timestamp(path.stat().st_mtime, unit='s'):%Y-%m-%d %H:%M} UTC")
+    st.caption(t("Source: `{path}` · published {published} UTC", path=path,
+                 published=f"{pd.Timestamp(path.stat().st_mtime, unit='s'):%Y-%m-%d %H:%M}"))
 
 
 def not_built(table: str, what: str, schema: str = "marts") -> None:
-    st.warning(f"**{what} — not built yet.** `{schema}.{table}` is not in the BI file. It appears here after the "
-               "next pipeline run that builds it (`make demo`).", icon="🚧")
+    """``what``: the section's name, already translated."""
+    st.warning(t("**{what} — not built yet.** `{table}` is not in the BI file. It appears here after the next "
+                 "pipeline run that builds it (`make demo`).", what=what, table=f"{schema}.{table}"), icon="🚧")
 
 
 def fmt_signed(value, digits: int = 1) -> str:
@@ -92,7 +95,7 @@ def fmt_signed(value, digits: int = 1) -> str:
 
 def band_chart(frame: pd.DataFrame, y: str, low: str, high: str, title: str, fmt: str = ".1f",
                domain: tuple[float, float] | None = None):
-    """A daily trend line over its 95% confidence band (Altair)."""
+    """A daily trend line over its 95% confidence band (Altair); ``title`` already translated."""
     import altair as alt
 
     base = alt.Chart(frame).encode(x=alt.X("feedback_day:T", title=None))
@@ -100,6 +103,8 @@ def band_chart(frame: pd.DataFrame, y: str, low: str, high: str, title: str, fmt
         y=alt.Y(f"{low}:Q", title=title, scale=alt.Scale(zero=False, domain=domain, clamp=domain is not None)),
         y2=f"{high}:Q")
     line = base.mark_line(point=True, color="#236aa4").encode(
-        y=f"{y}:Q", tooltip=[alt.Tooltip("feedback_day:T", title="day"), alt.Tooltip(f"{y}:Q", format=fmt),
-                             alt.Tooltip(f"{low}:Q", format=fmt), alt.Tooltip(f"{high}:Q", format=fmt), "n:Q"])
+        y=f"{y}:Q", tooltip=[alt.Tooltip("feedback_day:T", title=t("day")), alt.Tooltip(f"{y}:Q", title=title, format=fmt),
+                             alt.Tooltip(f"{low}:Q", title=t("{metric} 95% low", metric=title), format=fmt),
+                             alt.Tooltip(f"{high}:Q", title=t("{metric} 95% high", metric=title), format=fmt),
+                             alt.Tooltip("n:Q", title=t("responses"))])
     return (band + line).properties(height=260)

@@ -33,7 +33,7 @@ def main() -> int:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     streamlit = Path(sys.executable).with_name("streamlit")
-    proc = subprocess.Popen([str(streamlit), "run", "Overview.py", "--server.port", str(port), "--server.address",
+    proc = subprocess.Popen([str(streamlit), "run", "app.py", "--server.port", str(port), "--server.address",
                              "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
                             cwd=BI, env={**os.environ, "CEM_BI_FILE": str(Path(args.bi_file).resolve())},
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

@@ -290,6 +290,26 @@ def bi_file_setting(environ=None) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+BI_LANGUAGES = ("en", "zh")
+
+
+def bi_language_setting(environ=None) -> str:
+    """``CEM_BI_LANG`` (``en`` or ``zh``): the dashboards' language; unset, the locale's (``LC_ALL``,
+    ``LC_MESSAGES``, ``LANG``: ``zh_CN.UTF-8`` gives Chinese), else English. A page's switch overrides it."""
+    environ = os.environ if environ is None else environ
+    value = _env("BI_LANG", environ)
+    if value is not None:
+        if value.lower() not in BI_LANGUAGES:
+            raise ConfigError(f"{PREFIX}BI_LANG={value!r} is not a dashboard language: use one of "
+                              f"{', '.join(BI_LANGUAGES)} (or unset it to follow the locale).")
+        return value.lower()
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):  # POSIX precedence: the first one set wins
+        locale = environ.get(name, "").strip()
+        if locale:
+            return "zh" if locale.lower().startswith("zh") else "en"
+    return "en"
+
+
 def warehouse_lock_timeout(environ=None) -> float:
     """``CEM_WAREHOUSE_LOCK_TIMEOUT``, default 120: seconds a writer waits for the warehouse file's lock."""
     environ = os.environ if environ is None else environ

@@ -158,12 +158,13 @@ def test_queries_return_no_rows_when_not_published_or_empty(tmp_path, monkeypatc
 # --- the pages, run headless (no browser) ----------------------------------------------------------------
 
 
-def _page(monkeypatch, bi_file, page: str):
+def _page(monkeypatch, bi_file, page: str, lang: str = "en"):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.syspath_prepend(str(BI))
     monkeypatch.setenv("CEM_BI_FILE", str(bi_file))
-    app = AppTest.from_file(str(BI / "pages" / page), default_timeout=60).run()
+    monkeypatch.setenv("CEM_BI_LANG", lang)
+    app = AppTest.from_file(str(BI / "views" / page), default_timeout=60).run()
     assert not app.exception, [e.value for e in app.exception]
     return app
 
@@ -173,7 +174,7 @@ def _metrics(app) -> dict[str, str]:
 
 
 def test_key_drivers_page_shows_the_quadrant_and_fix_first(tmp_path, monkeypatch):
-    app = _page(monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "4_Key_drivers.py")
+    app = _page(monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "key_drivers.py")
     assert app.title[0].value == "Key drivers"
     assert _metrics(app) == {"NPS answers": "900", "drivers analysed": "4", "variance explained (R²)": "20.0%",
                              "drivers that lower it": "2"}
@@ -199,7 +200,7 @@ def test_key_drivers_page_shows_the_quadrant_and_fix_first(tmp_path, monkeypatch
 
 
 def test_metric_alerts_page_lists_drops_newest_first_and_every_test(tmp_path, monkeypatch):
-    app = _page(monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "5_Metric_alerts.py")
+    app = _page(monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "metric_alerts.py")
     assert app.title[0].value == "Metric alerts"
     assert _metrics(app) == {"alerts": "3", "NPS alerts": "1", "segments tested": "5", "as of": "2026-12-01"}
     alerts, tests = app.dataframe[0].value, app.dataframe[1].value
@@ -218,17 +219,41 @@ def test_metric_alerts_page_lists_drops_newest_first_and_every_test(tmp_path, mo
 
 def test_pages_with_empty_tables_say_so(tmp_path, monkeypatch):
     bi_file = make_bi_file(tmp_path / "bi.duckdb", rows=False)
-    drivers = _page(monkeypatch, bi_file, "4_Key_drivers.py")
+    drivers = _page(monkeypatch, bi_file, "key_drivers.py")
     assert any("No key drivers yet" in i.value for i in drivers.info)
-    alerts = _page(monkeypatch, bi_file, "5_Metric_alerts.py")
+    alerts = _page(monkeypatch, bi_file, "metric_alerts.py")
     assert [s.value for s in alerts.success] == ["No significant drops."]
     assert _metrics(alerts) == {"alerts": "0", "NPS alerts": "0", "segments tested": "0", "as of": "–"}
 
 
 def test_pages_before_the_analytics_tables_are_published_say_not_built_yet(tmp_path, monkeypatch):
     bi_file = make_bi_file(tmp_path / "bi.duckdb", analytics=False)
-    for page, table in (("4_Key_drivers.py", "analytics.mart_key_drivers"),
-                        ("5_Metric_alerts.py", "analytics.mart_metric_alerts")):
+    for page, table in (("key_drivers.py", "analytics.mart_key_drivers"),
+                        ("metric_alerts.py", "analytics.mart_metric_alerts")):
         app = _page(monkeypatch, bi_file, page)
         assert any("not built yet" in w.value and table in w.value for w in app.warning), page
         assert not app.dataframe
+
+
+def test_the_pages_in_chinese(tmp_path, monkeypatch):
+    """CEM_BI_LANG=zh: the same figures under Chinese titles, labels, tables and sentences."""
+    bi_file = make_bi_file(tmp_path / "bi.duckdb")
+    drivers = _page(monkeypatch, bi_file, "key_drivers.py", "zh")
+    assert drivers.title[0].value == "关键驱动因素"
+    assert _metrics(drivers) == {"NPS 回答数": "900", "分析的驱动因素": "4", "解释方差（R²）": "20.0%",
+                                 "拉低得分的因素": "2"}
+    assert drivers.markdown[0].value.startswith("**优先改进：`delivery_negative`**")
+    table = drivers.dataframe[0].value
+    assert table["影响（分，95%）"].iloc[0] == "-2.50 (-2.90 … -2.10)"
+    assert list(table["方向"]) == ["拉低", "拉低", "拉高", "无明确影响"]
+    assert any("自助法 95% 区间（400 次重抽样）" in c.value for c in drivers.caption)
+
+    alerts = _page(monkeypatch, bi_file, "metric_alerts.py", "zh")
+    assert alerts.title[0].value == "指标下跌预警"
+    assert _metrics(alerts) == {"预警数": "3", "NPS 预警": "1", "检验的细分": "5", "截至": "2026-12-01"}
+    shown = alerts.dataframe[0].value
+    assert list(shown["细分"]) == ["整体", "渠道: app", "门店: S01"]
+    assert list(shown["变化（95%）"])[1:] == ["-19.0 个百分点 (-30.0 … -8.0)", "-25.0 分 (-38.0 … -12.0)"]
+
+    empty = _page(monkeypatch, make_bi_file(tmp_path / "empty.duckdb", analytics=False), "key_drivers.py", "zh")
+    assert any("尚未生成" in w.value and "analytics.mart_key_drivers" in w.value for w in empty.warning)
