@@ -5,12 +5,19 @@ import dagster as dg
 
 from assets.resources import CemSettings
 from cem_pipeline import schema
+from cem_pipeline.config import source_declarations
 from cem_pipeline.sources.catalog import ENTITIES, Entity
+
+# Read every source declaration (CEM_SOURCES_DIR) now: a bad file stops the definitions from loading, with
+# the file, the field and the fix, instead of failing the first run that reads that source.
+DECLARATIONS = source_declarations()
 
 RETRY = dg.RetryPolicy(max_retries=2, delay=5, backoff=dg.Backoff.EXPONENTIAL)
 
 
 def raw_asset(entity: Entity) -> dg.AssetsDefinition:
+    declaration = DECLARATIONS[entity.system]
+
     @dg.asset(
         name=f"raw_{entity.name}",
         group_name="raw",
@@ -19,7 +26,9 @@ def raw_asset(entity: Entity) -> dg.AssetsDefinition:
         tags={"layer": "raw", "source_system": entity.system},
         description=f"{entity.description} Append-only landing of `{entity.system}` `{entity.path}` "
                     f"into `{schema.raw_table(entity.name)}` (full record JSON, load id, cursor). "
-                    "Holds readable PII: nothing downstream reads it except the gates.",
+                    "Holds readable PII: nothing downstream reads it except the gates. "
+                    f"Read as `{declaration.file}` declares: paginator `{declaration.paginator.type}`, "
+                    f"auth `{declaration.auth.type}`.",
         retry_policy=RETRY,
     )
     def _raw(context: dg.AssetExecutionContext, cem: CemSettings) -> dg.MaterializeResult:

@@ -4,9 +4,11 @@ Every variable starts with ``CEM_``. The embedded defaults run the demo (local s
 under ``./data/``); ``CEM_ENV=production`` turns the defaults that only make sense for a demo into
 errors that say which variable to set.
 
-Per source system (``crm``, ``reviews``, ``social``, ``calls``, ``surveys``):
-``CEM_<SYSTEM>_BASE_URL`` and ``CEM_<SYSTEM>_API_KEY``, falling back to ``CEM_SOURCE_BASE_URL`` and
-``CEM_SOURCE_API_KEY`` (one gateway for all five, as the simulator is).
+Per source system (``crm``, ``reviews``, ``social``, ``calls``, ``surveys``): its declaration file
+(``sources/<system>.yaml``, or in the folder ``CEM_SOURCES_DIR`` names; :mod:`cem_pipeline.sources.declaration`)
+names the variables holding its base URL and secret. The shipped files name ``CEM_<SYSTEM>_BASE_URL`` and
+``CEM_<SYSTEM>_API_KEY`` (or the auth's secret), falling back to ``CEM_SOURCE_BASE_URL`` and
+``CEM_SOURCE_API_KEY`` (one gateway for all five, as the simulator is); a system without a file does the same.
 
 Every ``CEM_*`` variable is read in this module and nowhere else: :func:`load_settings` for the pipeline's
 settings, and one small accessor per setting that is needed on its own (the BI app, the CLI, the alert
@@ -20,12 +22,16 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cem_pipeline.sources.catalog import SYSTEMS
 # A leaf module (stdlib only), so no import circle: the runtime names live with the runtimes.
 from cem_pipeline.nlp.runtimes import AUTO as AUTO_RUNTIME, RUNTIMES
+
+if TYPE_CHECKING:  # declaration imports this module (ConfigError)
+    from cem_pipeline.sources.declaration import SourceDeclaration
 
 PREFIX = "CEM_"
 DEMO_API_KEY = "demo-key"
@@ -95,10 +101,11 @@ def _float(name: str, default: float, environ, minimum: float = 0.0) -> float:
 
 
 def _url(name: str, raw: str) -> str:
+    """``raw`` checked as a base URL; ``name`` is the full name of the variable it came from."""
     parsed = urlparse(raw)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
         raise ConfigError(
-            f"{PREFIX}{name}={raw!r} is not an http(s) URL; set it to the API's base URL, "
+            f"{name}={raw!r} is not an http(s) URL; set it to the API's base URL, "
             "e.g. https://crm.example.com/api."
         )
     return raw.rstrip("/")
@@ -131,7 +138,9 @@ class EngineSettings:
 class SourceSettings:
     system: str
     base_url: str
-    api_key: str
+    api_key: str = field(repr=False)  # the declared auth's secret: API key, bearer token, password or client secret
+    declaration: SourceDeclaration | None = field(default=None, repr=False)  # None: the built-in default
+    user: str | None = None  # http_basic username / oauth2 client id
 
 
 @dataclass(frozen=True)
@@ -173,9 +182,12 @@ class Settings:
         try:
             return self.sources[system]
         except KeyError:
+            from cem_pipeline.sources.declaration import default_declaration
+
+            declaration = default_declaration(system)
             raise ConfigError(
-                f"no settings for source system {system!r}: set {PREFIX}{system.upper()}_BASE_URL and "
-                f"{PREFIX}{system.upper()}_API_KEY (or {PREFIX}SOURCE_BASE_URL / {PREFIX}SOURCE_API_KEY)."
+                f"no settings for source system {system!r}: set {one_of_vars(declaration.base_url_env)} and "
+                f"{one_of_vars(declaration.auth.secret_env)}, or the variables its file in {PREFIX}SOURCES_DIR names."
             ) from None
 
 
@@ -211,35 +223,73 @@ def load_settings(environ=None, *, require_sources: bool = True) -> Settings:
     )
 
     sources: dict[str, SourceSettings] = {}
-    default_url = _env("SOURCE_BASE_URL", environ)
-    default_key = _env("SOURCE_API_KEY", environ)
-    for system in SYSTEMS:
-        url_var, key_var = f"{system.upper()}_BASE_URL", f"{system.upper()}_API_KEY"
-        url = _env(url_var, environ) or default_url
-        key = _env(key_var, environ) or default_key
-        if url is None:
-            if require_sources:
-                raise ConfigError(
-                    f"no base URL for source system {system!r}: set {PREFIX}{url_var} "
-                    f"(or {PREFIX}SOURCE_BASE_URL for one gateway serving all sources). "
-                    "`make demo` sets it to the local simulator for you."
-                )
-            continue
-        url = _url(url_var if _env(url_var, environ) else "SOURCE_BASE_URL", url)
-        if key is None:
-            if env == "production":
-                raise ConfigError(
-                    f"no API key for source system {system!r}: set {PREFIX}{key_var} "
-                    f"(or {PREFIX}SOURCE_API_KEY)."
-                )
-            key = DEMO_API_KEY
-        sources[system] = SourceSettings(system, url, key)
+    for system, declaration in source_declarations(environ).items():
+        source = _source_settings(declaration, environ, env, require_sources)
+        if source is not None:
+            sources[system] = source
 
     bi_path = bi_file_setting(environ)
     if bi_path is not None and bi_path.resolve() == warehouse_path.resolve():
         raise ConfigError(f"{PREFIX}BI_FILE must differ from {PREFIX}WAREHOUSE_PATH: BI tools read a separate copy.")
     return Settings(env, data_dir, warehouse_path, timezone, http, sources, bi_path, pii_key,
                     warehouse_lock_timeout(environ), engine_settings(environ))
+
+
+def _named(environ, names: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """The first of the variables ``names`` that is set: (its name, its value), or (None, None)."""
+    for name in names:
+        value = environ.get(name)
+        if value is not None and value.strip():
+            return name, value.strip()
+    return None, None
+
+
+def one_of_vars(names: tuple[str, ...]) -> str:
+    """``A (or B, C)``: variables of which the first one set wins, for messages."""
+    return names[0] + (f" (or {', '.join(names[1:])})" if names[1:] else "")
+
+
+def _source_settings(declaration, environ, env: str, require_sources: bool) -> SourceSettings | None:
+    """One system's URL and credentials, from the variables its declaration names."""
+    system, where = declaration.system, declaration.file
+    url_var, url = _named(environ, declaration.base_url_env)
+    if url is None and declaration.base_url is None:
+        if not require_sources:
+            return None
+        raise ConfigError(
+            f"no base URL for source system {system!r}: set {one_of_vars(declaration.base_url_env)}"
+            f"{' for one gateway serving all sources' if len(declaration.base_url_env) > 1 else ''} "
+            f"(named by base_url_env in {where}). `make demo` sets it to the local simulator for you.")
+    url = _url(url_var, url) if url is not None else declaration.base_url
+    auth = declaration.auth
+    _, secret = _named(environ, auth.secret_env)
+    if secret is None:
+        if env == "production":
+            raise ConfigError(f"no secret for source system {system!r} (auth {auth.type} in {where}): set "
+                              f"{one_of_vars(auth.secret_env)}.")
+        secret = DEMO_API_KEY  # the simulator's key, for every kind of auth it serves
+    user = auth.user
+    if user is None and auth.user_env:
+        _, user = _named(environ, auth.user_env)
+        if user is None:
+            raise ConfigError(f"no user for source system {system!r} (auth {auth.type} in {where}): set "
+                              f"{one_of_vars(auth.user_env)}.")
+    return SourceSettings(system, url, secret, declaration, user)
+
+
+def sources_dir(environ=None) -> Path:
+    """``CEM_SOURCES_DIR``: the folder of source declarations (``<system>.yaml``); default ``sources/`` beside
+    the package (the repository's top-level folder)."""
+    environ = os.environ if environ is None else environ
+    value = _env("SOURCES_DIR", environ)
+    return Path(value).expanduser() if value else Path(__file__).resolve().parent.parent / "sources"
+
+
+def source_declarations(environ=None) -> dict:
+    """Every source system's declaration (``CEM_SOURCES_DIR``), checked: a bad file raises its DeclarationError."""
+    from cem_pipeline.sources.declaration import load_declarations  # it imports this module (ConfigError)
+
+    return load_declarations(sources_dir(environ))
 
 
 # Single settings, for code that needs one of them without the whole Settings (and its checks).

@@ -1,10 +1,13 @@
-"""The simulator's HTTP API (Flask): five source systems with cursor paging, API keys and faults.
+"""The simulator's HTTP API (Flask): five source systems with paging, auth and faults.
 
-``GET <entity path>?updated_since=ISO&cursor=TOKEN&limit=N`` returns
+In the default style, ``GET <entity path>?updated_since=ISO&cursor=TOKEN&limit=N`` returns
 ``{"data": [...], "next_cursor": TOKEN | null}``, records ordered by ``updated_at`` (exclusive of
 ``updated_since``). The cursor pins the snapshot (the clock at the first page), so paging is stable
-while the clock moves. Admin endpoints move the clock, set faults, count what was served and write
-the ground truth.
+while the clock moves; so do the page tokens of the next links. The ``mixed`` style (:mod:`styles`) serves
+each system with another paginator, auth, record path and field names; offset and page-number pages are
+cut from the snapshot at the current clock (as such APIs do). The faults apply in every style. Admin
+endpoints (``X-API-Key`` in every style) move the clock, set faults, count what was served, control the
+OAuth2 tokens and write the ground truth.
 """
 
 from __future__ import annotations
@@ -12,14 +15,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import secrets
 import threading
 import time
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict, defaultdict, deque
+from urllib.parse import urlencode
 
 import numpy as np
 from flask import Flask, Response, jsonify, request
 
 from cem_pipeline.simulator.faults import RECORD_FAULTS, FaultInjector, FaultPlan
+from cem_pipeline.simulator.styles import BASIC_USER, OAUTH_CLIENT_ID, TOKEN_PATH, SystemStyle, style
 from cem_pipeline.simulator.world import HOUR, World, iso
 from cem_pipeline.sources.catalog import ENTITIES
 
@@ -39,9 +45,15 @@ def _decode(token: str) -> dict:
         raise ValueError("invalid cursor") from None
 
 
-def _parse_since(value: str | None) -> int:
+def _parse_since(value: str | None, fmt: str = "iso8601") -> int:
     if not value:
         return -(2**62)
+    if fmt in ("epoch_s", "epoch_ms"):
+        try:
+            number = int(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number of {fmt[6:]} since 1970") from None
+        return number // 1000 if fmt == "epoch_ms" else number
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
@@ -69,9 +81,16 @@ def _break_record(record: dict, id_field: str, k: int) -> dict:
 
 
 class SimulatorState:
-    def __init__(self, world: World, api_key: str):
+    def __init__(self, world: World, api_key: str, style_name: str = "default", token_ttl_s: float = 3600.0):
         self.world = world
         self.api_key = api_key
+        self.style_name = style_name
+        self.style = style(style_name)  # system -> SystemStyle
+        self.token_ttl_s = token_ttl_s  # OAuth2 access tokens live this long (wall-clock seconds)
+        self.tokens: dict[str, float] = {}  # access token -> time.monotonic() it expires at
+        self.tokens_issued = 0
+        self.unauthorized = defaultdict(int)  # entity -> data requests refused for auth
+        self.request_log = defaultdict(lambda: deque(maxlen=2000))  # entity -> monotonic time of each data request
         self.now = world.initial_now
         self.faults = FaultInjector()
         self.lock = threading.Lock()
@@ -109,20 +128,58 @@ def create_app(state: SimulatorState) -> Flask:
     def unauthorized():
         return jsonify(error="missing or wrong API key: send it in the X-API-Key header"), 401
 
+    routes = {}
+    for ent in ENTITIES:
+        path = state.style[ent.system].paths.get(ent.name, ent.path)
+        routes[path] = ent
+        app.add_url_rule(path, f"list_{ent.name}", _lister(state, ent.name, ent.id_field, state.style[ent.system]),
+                         methods=["GET"])
+
     @app.before_request
     def check_key():
-        if request.path == "/health":
+        if request.path in ("/health", TOKEN_PATH):
             return None
-        if request.headers.get("X-API-Key") != state.api_key:
-            return unauthorized()
+        ent = routes.get(request.path)
+        if ent is None:  # admin endpoints take the X-API-Key header in every style
+            return unauthorized() if request.headers.get("X-API-Key") != state.api_key else None
+        problem = _auth_problem(state, state.style[ent.system].auth)
+        if problem:
+            state.unauthorized[ent.name] += 1
+            return jsonify(error=problem), 401
         return None
 
     @app.get("/health")
     def health():
         return {"status": "ok"}
 
-    for ent in ENTITIES:
-        app.add_url_rule(ent.path, f"list_{ent.name}", _lister(state, ent.name, ent.id_field), methods=["GET"])
+    @app.post(TOKEN_PATH)
+    def token():
+        """OAuth2 client credentials (RFC 6749 4.4): client id and secret as HTTP basic or form fields."""
+        auth = request.authorization
+        client_id, secret = (auth.username, auth.password) if auth and auth.type == "basic" else (
+            request.form.get("client_id"), request.form.get("client_secret"))
+        if request.form.get("grant_type") != "client_credentials":
+            return jsonify(error="unsupported_grant_type"), 400
+        if client_id != OAUTH_CLIENT_ID or secret != state.api_key:
+            return jsonify(error="invalid_client"), 401
+        with state.lock:
+            now = time.monotonic()
+            state.tokens = {t: at for t, at in state.tokens.items() if at > now}
+            issued = secrets.token_urlsafe(18)
+            state.tokens[issued] = now + state.token_ttl_s
+            state.tokens_issued += 1
+        return {"access_token": issued, "token_type": "Bearer", "expires_in": state.token_ttl_s}
+
+    @app.post("/admin/oauth")
+    def oauth_admin():
+        """``{"ttl_s": N}`` sets the lifetime of tokens issued from now on; ``{"revoke": true}`` ends every token."""
+        body = request.get_json(force=True) or {}
+        with state.lock:
+            if "ttl_s" in body:
+                state.token_ttl_s = float(body["ttl_s"])
+            if body.get("revoke"):
+                state.tokens.clear()
+        return {"ttl_s": state.token_ttl_s, "tokens": len(state.tokens), "issued": state.tokens_issued}
 
     @app.post("/admin/advance")
     def advance():
@@ -164,7 +221,9 @@ def create_app(state: SimulatorState) -> Flask:
 
     @app.get("/admin/stats")
     def stats():
-        return {"served": dict(state.served), "requests": dict(state.requests), "now_ts": state.now}
+        return {"served": dict(state.served), "requests": dict(state.requests), "now_ts": state.now,
+                "unauthorized": dict(state.unauthorized), "tokens_issued": state.tokens_issued,
+                "style": state.style_name}
 
     @app.post("/admin/truth")
     def truth():
@@ -189,18 +248,96 @@ def _corrected(state: SimulatorState, entity: str, id_field: str, since: int, no
     return out
 
 
-def _lister(state: SimulatorState, entity: str, id_field: str):
+def _auth_problem(state: SimulatorState, kind: str) -> str | None:
+    """Why a data request's credentials are refused in this auth style, or None."""
+    if kind == "api_key_header":
+        ok = request.headers.get("X-API-Key") == state.api_key
+        return None if ok else "missing or wrong API key: send it in the X-API-Key header"
+    if kind == "api_key_query":
+        ok = request.args.get("api_key") == state.api_key
+        return None if ok else "missing or wrong API key: send it as the api_key query parameter"
+    if kind == "http_basic":
+        auth = request.authorization
+        ok = auth is not None and auth.type == "basic" and (auth.username, auth.password) == (BASIC_USER, state.api_key)
+        return None if ok else "missing or wrong user or password (HTTP basic)"
+    header = request.headers.get("Authorization", "")
+    given = header[7:] if header.startswith("Bearer ") else None
+    if kind == "bearer":
+        return None if given == state.api_key else "missing or wrong bearer token"
+    expires = state.tokens.get(given or "")
+    return None if expires is not None and expires > time.monotonic() else "invalid or expired access token"
+
+
+def _since_from(style: SystemStyle) -> int:
+    return _parse_since(request.args.get(style.since_param), style.since_format)
+
+
+def _limit(param: str) -> int:
+    limit = int(request.args.get(param, 1000))
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"{param} must be between 1 and {MAX_PAGE}")
+    return limit
+
+
+def _request_page(state: SimulatorState, style: SystemStyle) -> tuple[dict, int]:
+    """(the snapshot token {s: since, n: clock, o: page index}, page size) of this request, in its style."""
+    kind = style.paginator
+    if kind == "cursor":
+        limit = _limit("limit")
+        cursor = request.args.get("cursor")
+        return (_decode(cursor) if cursor else {"s": _since_from(style), "n": state.now, "o": 0}), limit
+    if kind in ("json_link", "header_link"):
+        limit = _limit(style.page_size_param)
+        token = request.args.get("page_token")
+        return (_decode(token) if token else {"s": _since_from(style), "n": state.now, "o": 0}), limit
+    if kind == "offset":
+        limit = _limit("limit")
+        offset = int(request.args.get("offset", 0))
+        if offset < 0 or offset % limit:
+            raise ValueError("offset must be a non-negative multiple of limit")
+        return {"s": _since_from(style), "n": state.now, "o": offset // limit}, limit
+    limit = _limit(style.page_size_param)  # page_number, from 1
+    page = int(request.args.get("page", 1))
+    if page < 1:
+        raise ValueError("page numbers start at 1")
+    return {"s": _since_from(style), "n": state.now, "o": page - 1}, limit
+
+
+def _render(style: SystemStyle, records: list, token: dict, next_page: int | None, pages: int, total: int, limit: int):
+    """The page's body (text) and extra headers in the style's shape."""
+    kind = style.paginator
+    next_token = _encode({**token, "o": next_page}) if next_page is not None else None
+    # Like many APIs, a next link repeats the request's other parameters (an API key in the query too).
+    kept = {k: v for k, v in request.args.items() if k not in ("page_token", style.page_size_param)}
+    next_url = (f"{request.base_url}?{urlencode({**kept, 'page_token': next_token, style.page_size_param: limit})}"
+                if next_token else None)
+    headers = {}
+    if kind == "cursor":
+        body = {"data": records, "next_cursor": next_token}
+    elif kind == "offset":
+        body = {"results": records, "total": total}
+    elif kind == "page_number":
+        body = {"result": {"items": records, "page": token["o"] + 1, "total_pages": pages}}
+    elif kind == "json_link":
+        body = {"records": records, "links": {"next": next_url}}
+    else:  # header_link: the body is the list itself
+        body = records
+        if next_url:
+            headers["Link"] = f'<{next_url}>; rel="next"'
+    return json.dumps(body, ensure_ascii=False), headers
+
+
+def _lister(state: SimulatorState, entity: str, id_field: str, style: SystemStyle):
+    renames = style.renames.get(entity, {})
+    # Offset and page-number clients compute the next page themselves: a duplicated page is served as its
+    # records twice within it (the overlap a shifting offset causes) rather than by pointing back.
+    client_paged = style.paginator in ("offset", "page_number")
+
     def handler():
         state.requests[entity] += 1
+        state.request_log[entity].append(time.monotonic())
         try:
-            limit = int(request.args.get("limit", 1000))
-            if not 1 <= limit <= MAX_PAGE:
-                raise ValueError(f"limit must be between 1 and {MAX_PAGE}")
-            cursor = request.args.get("cursor")
-            if cursor:
-                token = _decode(cursor)
-            else:
-                token = {"s": _parse_since(request.args.get("updated_since")), "n": state.now, "o": 0}
+            token, limit = _request_page(state, style)
         except ValueError as exc:
             return jsonify(error=str(exc)), 400
 
@@ -251,18 +388,24 @@ def _lister(state: SimulatorState, entity: str, id_field: str):
 
         next_page = page_no + 1
         if fault == "duplicate_page":
-            next_page = page_no  # the same page once more
-        next_cursor = _encode({**token, "o": next_page}) if next_page < pages else None
-        if next_cursor is None and state.corrections.get(entity):
-            records.extend(_corrected(state, entity, id_field, int(token["s"]), int(token["n"])))
-        body = json.dumps({"data": records, "next_cursor": next_cursor}, ensure_ascii=False)
+            if client_paged:
+                records = records + records
+            else:
+                next_page = page_no  # the same page once more
+        if next_page >= pages:
+            next_page = None
+            if state.corrections.get(entity):
+                records.extend(_corrected(state, entity, id_field, int(token["s"]), int(token["n"])))
+        if renames:
+            records = [{renames.get(k, k): v for k, v in r.items()} if isinstance(r, dict) else r for r in records]
+        body, headers = _render(style, records, token, next_page, pages, len(idx), limit)
         if fault == "bad_encoding":  # a UTF-16 body labelled UTF-8: unparsable, fetched again
             return Response(b"\xff\xfe" + body.encode("utf-16-le"), 200,
-                            {"Content-Type": "application/json; charset=utf-8"})
+                            {"Content-Type": "application/json; charset=utf-8", **headers})
         if fault == "truncate":
             body = body[: max(1, len(body) // 2)]
         else:
             state.served[entity] += len(records)
-        return Response(body, 200, {"Content-Type": "application/json; charset=utf-8"})
+        return Response(body, 200, {"Content-Type": "application/json; charset=utf-8", **headers})
 
     return handler

@@ -16,7 +16,8 @@ DEFAULT_API_KEY = "demo-key"
 
 
 class SimulatorServer:
-    """The simulator on 127.0.0.1 in a thread. Port 0 picks a free port.
+    """The simulator on 127.0.0.1 in a thread. Port 0 picks a free port. ``style`` is how it speaks
+    (:mod:`cem_pipeline.simulator.styles`: ``default``, or ``mixed``, declared by ``sources/mixed/``).
 
     >>> with SimulatorServer(seed=7, customers=200) as sim:
     ...     sim.url, sim.api_key
@@ -24,9 +25,10 @@ class SimulatorServer:
 
     def __init__(self, seed: int = 7, customers: int = 2000, days: int = 30, port: int = 0,
                  api_key: str = DEFAULT_API_KEY, corpus: Corpus | None = None, world: World | None = None,
-                 drops: bool = True):
+                 drops: bool = True, style: str = "default", token_ttl_s: float = 3600.0):
         self.world = world or World(seed=seed, customers=customers, days=days, corpus=corpus, drops=drops)
-        self.state = SimulatorState(self.world, api_key)
+        self.state = SimulatorState(self.world, api_key, style, token_ttl_s)
+        self.style = style
         self.api_key = api_key
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = make_server("127.0.0.1", port, create_app(self.state), threaded=True)
@@ -60,6 +62,10 @@ class SimulatorServer:
 
     def set_faults(self, **plan) -> dict:
         return self._admin("POST", "/admin/faults", json=plan)
+
+    def oauth(self, **settings) -> dict:
+        """``ttl_s=`` sets the lifetime of the access tokens it issues next; ``revoke=True`` ends every token."""
+        return self._admin("POST", "/admin/oauth", json=settings)
 
     def stats(self) -> dict:
         return self._admin("GET", "/admin/stats")
