@@ -19,6 +19,7 @@ PAGES = [  # (file, English title: t() gives the shown one, icon, URL path)
     ("views/closed_loop_alerts.py", "Closed-loop alerts", "🚨", "Closed_loop_alerts"),
     ("views/key_drivers.py", "Key drivers", "🧭", "Key_drivers"),
     ("views/metric_alerts.py", "Metric alerts", "📉", "Metric_alerts"),
+    ("views/outcomes.py", "Outcomes", "💰", "Outcomes"),
 ]
 st.navigation([st.Page(path, title=t(title), icon=icon, url_path=url, default=i == 0)
                for i, (path, title, icon, url) in enumerate(PAGES)]).run()

@@ -279,4 +279,51 @@ ZH: dict[str, str] = {
     "significant drop": "显著下跌",
     "{value} (n={n}) vs {baseline} (n={baseline_n})": "{value}（n={n}）对比 {baseline}（n={baseline_n}）",
     " pts": " 分", " pp": " 个百分点",
+    # outcomes
+    "Outcomes": "体验与经营结果",
+    "horizon": "观察期",
+    "{days} days": "{days} 天",
+    "experience": "体验",
+    "NPS group": "NPS 分组", "CSAT band": "CSAT 档位", "alert status": "预警状态", "tenure band": "客龄段",
+    "promoter": "推荐者", "passive": "被动者", "detractor": "贬损者", "satisfied": "满意", "dissatisfied": "不满意",
+    "no_alert": "无预警", "resolved": "已解决", "unresolved": "未解决",
+    "repurchase rate": "复购率", "spend per customer": "人均消费", "churn (no order in 90 days)": "流失（90 天无订单）",
+    "Repurchase within {days} days, by {what}": "{days} 天内复购率，按{what}",
+    "Promoters against detractors": "推荐者对比贬损者",
+    "**No outcomes yet.** `marts.mart_experience_outcomes` is published but empty: no customer answered a survey at "
+    "least 30 days before the latest order, so no outcome window has ended yet.":
+        "**尚无经营结果。** `marts.mart_experience_outcomes` 已发布但为空：还没有客户在最近一笔订单的 30 天以前回答过"
+        "调研，因此还没有结束的观察窗口。",
+    "revenue at risk": "风险收入",
+    "current detractors": "当前贬损者",
+    "repurchase, promoters − detractors (adjusted)": "复购率差，推荐者 − 贬损者（已调整）",
+    "Today's detractors × (promoters' − detractors' spend per customer in the {days} days after their answer).":
+        "当前贬损者人数 ×（回答后 {days} 天内推荐者人均消费 − 贬损者人均消费）。",
+    "Mantel–Haenszel difference within member tier × tenure band strata, 95% interval.":
+        "在会员等级 × 客龄段分层内的 Mantel–Haenszel 差值，95% 区间。",
+    "As of {day}: the latest day with an order. Each customer counts once, with their latest survey answer from "
+    "before {days} days earlier, so every outcome window has ended. **Repurchase** = at least one order in the "
+    "{days} days after the answer (Wilson 95% interval); **spend** = net spend per customer (normal 95% "
+    "interval); **churn** = no order in 90 days. These are associations, not causes: member tier and tenure move "
+    "both experience and spend, which is why the difference below is adjusted for them.":
+        "数据截至 {day}：最近一个有订单的日期。每位客户只计一次，取其在 {days} 天以前的最近一次调研回答，因此每个"
+        "观察窗口都已结束。**复购** = 回答后 {days} 天内至少一笔订单（Wilson 95% 区间）；**消费** = 人均净消费"
+        "（正态 95% 区间）；**流失** = 90 天内无订单。这些是关联而非因果：会员等级和客龄同时影响体验和消费，"
+        "因此下面的差值按它们做了调整。",
+    "customers": "客户数",
+    "repurchase (95%)": "复购率（95%）",
+    "spend per customer (95%)": "人均消费（95%）",
+    "churn (95%)": "流失率（95%）",
+    "95% low": "95% 下限", "95% high": "95% 上限",
+    "No promoter − detractor comparison yet: too few promoters or detractors with an ended outcome window.":
+        "尚无推荐者 − 贬损者对比：观察窗口已结束的推荐者或贬损者太少。",
+    "promoters": "推荐者数", "detractors": "贬损者数",
+    "difference, unadjusted (95%)": "差值，未调整（95%）",
+    "difference, adjusted for tier × tenure (95%)": "差值，按等级 × 客龄调整（95%）",
+    "strata used": "使用的分层数",
+    "Promoter − detractor: the unadjusted difference compares everyone; the adjusted one compares promoters and "
+    "detractors within the same member tier and tenure band (Mantel–Haenszel weights), so a tier that both answers "
+    "higher and buys more does not inflate it. Strata without both groups are left out.":
+        "推荐者 − 贬损者：未调整差值比较所有客户；调整后的差值只在同一会员等级和客龄段内比较推荐者与贬损者"
+        "（Mantel–Haenszel 权重），因此评分更高且购买更多的等级不会虚增差值。缺少任一组的分层不计入。",
 }

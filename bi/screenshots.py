@@ -1,6 +1,9 @@
-"""Screenshots of every dashboard page into a folder (docs/ by default), against a BI file.
+"""Screenshots of every dashboard page in each language into a folder (docs/ by default), against a BI file.
 
-    .venv/bin/python bi/screenshots.py --bi-file /tmp/demo/data/bi/cem_bi.duckdb --out docs
+    .venv/bin/python bi/screenshots.py --bi-file /tmp/demo/data/bi/cem_bi.duckdb --out docs [--lang en zh]
+
+Chinese pages need a CJK font in the machine's fontconfig (Debian: apt-get install fonts-wqy-microhei), else
+Chromium draws boxes.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from pathlib import Path
 
 BI = Path(__file__).resolve().parent
 PAGES = {"overview": "", "pain-points": "Pain_points", "store-scorecard": "Store_scorecard",
-         "closed-loop-alerts": "Closed_loop_alerts", "key-drivers": "Key_drivers", "metric-alerts": "Metric_alerts"}
+         "closed-loop-alerts": "Closed_loop_alerts", "key-drivers": "Key_drivers", "metric-alerts": "Metric_alerts",
+         "outcomes": "Outcomes"}
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 
@@ -26,6 +30,8 @@ def main() -> int:
     parser.add_argument("--bi-file", required=True)
     parser.add_argument("--out", default=str(BI.parent / "docs"))
     parser.add_argument("--chromium", default=os.environ.get("CEM_CHROMIUM", "/usr/bin/chromium"))
+    parser.add_argument("--lang", nargs="+", default=["en", "zh"], choices=["en", "zh"])
+    parser.add_argument("--pages", nargs="+", default=list(PAGES), choices=list(PAGES))
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -49,14 +55,15 @@ def main() -> int:
         out.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=args.chromium, args=ARGS)
-            for name, path in PAGES.items():
+            for name, lang in ((n, lang) for n in args.pages for lang in args.lang):
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.goto(f"{url}/{path}")
+                page.goto(f"{url}/{PAGES[name]}?lang={lang}")
                 page.locator("h1").first.wait_for(timeout=60_000)
                 page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
                 page.wait_for_timeout(2000)
-                page.screenshot(path=str(out / f"bi-{name}.png"), full_page=True)
-                print(out / f"bi-{name}.png")
+                shot = out / (f"bi-{name}.png" if lang == "en" else f"bi-{name}-{lang}.png")
+                page.screenshot(path=str(shot), full_page=True)
+                print(shot)
                 page.close()
             browser.close()
     finally:

@@ -96,10 +96,12 @@ if drivers.empty:
 
 kinds = [k for k in KINDS if k in set(drivers.segment_kind)] + sorted(set(drivers.segment_kind) - set(KINDS))
 left, right = st.columns(2)
-kind = left.selectbox(t("segment"), kinds, format_func=_kind)
+# Widget labels translated here, not in a lambda: a widget keeps its format_func past the run.
+kind_labels = {k: _kind(k) for k in kinds}
+kind = left.selectbox(t("segment"), kinds, format_func=kind_labels.get)
 values = list(dict.fromkeys(drivers.loc[drivers.segment_kind == kind, "segment_value"]))
-value = right.selectbox(_kind(kind), values, disabled=len(values) == 1,
-                        format_func=lambda v: t("overall") if kind == "overall" else v)
+value_labels = {v: t("overall") if kind == "overall" else v for v in values}
+value = right.selectbox(_kind(kind), values, disabled=len(values) == 1, format_func=value_labels.get)
 seg = drivers[(drivers.segment_kind == kind) & (drivers.segment_value == value)].reset_index(drop=True)
 head = seg.iloc[0]
 

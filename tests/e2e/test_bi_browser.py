@@ -41,11 +41,13 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]
 PAGES = {"overview": "", "pain_points": "Pain_points", "store_scorecard": "Store_scorecard",
-         "closed_loop_alerts": "Closed_loop_alerts", "key_drivers": "Key_drivers", "metric_alerts": "Metric_alerts"}
+         "closed_loop_alerts": "Closed_loop_alerts", "key_drivers": "Key_drivers", "metric_alerts": "Metric_alerts",
+         "outcomes": "Outcomes"}
 TITLES = {"overview": "Customer experience — executive overview", "pain_points": "Pain points",
           "store_scorecard": "Store scorecard", "closed_loop_alerts": "Closed-loop alerts",
-          "key_drivers": "Key drivers", "metric_alerts": "Metric alerts"}
-NAV = ["CX overview", "Pain points", "Store scorecard", "Closed-loop alerts", "Key drivers", "Metric alerts"]
+          "key_drivers": "Key drivers", "metric_alerts": "Metric alerts", "outcomes": "Outcomes"}
+NAV = ["CX overview", "Pain points", "Store scorecard", "Closed-loop alerts", "Key drivers", "Metric alerts",
+       "Outcomes"]
 LANGS = ["en", "zh"]
 
 

@@ -51,6 +51,19 @@ def _t_texts(tree: ast.AST, constants: dict[str, str]) -> list[str]:
     return found
 
 
+def _vocabulary(tree: ast.Module):
+    """(constant, text) for the strings of every upper-case module-level list, tuple or dict (its values) that
+    are words, not colours."""
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
+                and node.targets[0].id.isupper():
+            value = node.value
+            items = value.values if isinstance(value, ast.Dict) else getattr(value, "elts", [])
+            for item in items:
+                if isinstance(item, ast.Constant) and isinstance(item.value, str) and not item.value.startswith("#"):
+                    yield node.targets[0].id, item.value
+
+
 def _words(value) -> bool:
     return isinstance(value, str) and re.search(r"[A-Za-z]{2}", value) is not None and value not in NEUTRAL
 
@@ -81,6 +94,12 @@ def test_every_shown_text_goes_through_t_and_has_its_chinese(i18n):
         missing += [f"{path.name}: {text!r}" for text in _t_texts(tree, constants) if text not in i18n.ZH]
         untranslated += [f"{path.name} {where}" for where in _untranslated(tree)]
     missing += [f"COLUMNS: {label!r}" for label in i18n.COLUMNS.values() if label not in i18n.ZH and label not in NEUTRAL]
+    # The pages' vocabularies (module-level constants: segment kinds, directions, experiences...) are shown
+    # through t() as well, by name: t(KINDS[kind]).
+    for path in (BI / "views").glob("*.py"):
+        for name, value in _vocabulary(ast.parse(path.read_text())):
+            if value not in i18n.ZH and value not in NEUTRAL:
+                missing.append(f"{path.name} {name}: {value!r}")
     assert not missing, "texts without a Chinese entry in bi/cem_i18n.ZH:\n" + "\n".join(missing)
     assert not untranslated, "shown texts not wrapped in t():\n" + "\n".join(untranslated)
 

@@ -257,3 +257,85 @@ def test_the_pages_in_chinese(tmp_path, monkeypatch):
 
     empty = _page(monkeypatch, make_bi_file(tmp_path / "empty.duckdb", analytics=False), "key_drivers.py", "zh")
     assert any("尚未生成" in w.value and "analytics.mart_key_drivers" in w.value for w in empty.warning)
+
+
+# --- the Outcomes page ------------------------------------------------------------------------------------
+
+OUTCOME_ROWS = [
+    # horizon, dimension, experience, segment kind, value, customers, repurchasers, rate, lo, hi, spend, lo, hi,
+    # churn, current customers, revenue at risk, lo, hi
+    (90, "nps_group", "promoter", "overall", "all", 400, 240, 0.60, 0.55, 0.65, 820.0, 760.0, 880.0, 0.40, 410,
+     None, None, None),
+    (90, "nps_group", "passive", "overall", "all", 300, 135, 0.45, 0.39, 0.51, 610.0, 550.0, 670.0, 0.55, 290,
+     None, None, None),
+    (90, "nps_group", "detractor", "overall", "all", 200, 60, 0.30, 0.24, 0.37, 400.0, 330.0, 470.0, 0.70, 150,
+     63000.0, 48000.0, 78000.0),
+    (90, "nps_group", "detractor", "member_tier", "gold", 50, 20, 0.40, 0.27, 0.54, 500.0, 380.0, 620.0, 0.60, 40,
+     9000.0, 2000.0, 16000.0),
+    (30, "nps_group", "detractor", "overall", "all", 260, 40, 0.15, 0.11, 0.20, 150.0, 120.0, 180.0, None, 150,
+     21000.0, 15000.0, 27000.0),
+]
+EFFECT_ROWS = [
+    (TODAY, 90, "repurchase_rate", "promoter - detractor", "member_tier x tenure_band", 400, 200, 0.30, 0.22, 0.38,
+     0.26, 0.18, 0.34, 0.04, 9, 1),
+    (TODAY, 90, "spend_per_customer", "promoter - detractor", "member_tier x tenure_band", 400, 200, 420.0, 330.0,
+     510.0, 380.0, 290.0, 470.0, 46.0, 9, 1),
+]
+
+
+def make_outcomes_bi_file(path):
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts")
+        rows = pd.DataFrame(OUTCOME_ROWS, columns=[  # noqa: F841 (read by the SQL)
+            "horizon_days", "dimension", "experience", "segment_kind", "segment_value", "customers", "repurchasers",
+            "repurchase_rate", "repurchase_ci_low", "repurchase_ci_high", "spend_per_customer", "spend_ci_low",
+            "spend_ci_high", "churn_rate", "current_customers", "revenue_at_risk", "revenue_at_risk_ci_low",
+            "revenue_at_risk_ci_high"])
+        con.execute(f"""CREATE TABLE marts.mart_experience_outcomes AS SELECT DATE '{TODAY}' AS as_of_day, *,
+            customers < 30 AS small_n, 1.0 AS orders_per_customer, churn_rate - 0.05 AS churn_ci_low,
+            churn_rate + 0.05 AS churn_ci_high FROM rows""")
+        con.execute("CREATE SCHEMA analytics")
+        con.execute(f"CREATE TABLE {schema.OUTCOME_EFFECTS_TABLE} ({schema.OUTCOME_EFFECTS_COLUMNS})")
+        effects = pd.DataFrame(EFFECT_ROWS, columns=schema.column_names(schema.OUTCOME_EFFECTS_COLUMNS))  # noqa: F841
+        con.execute(f"INSERT INTO {schema.OUTCOME_EFFECTS_TABLE} BY NAME SELECT * FROM effects")
+    return path
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_outcomes_page_shows_revenue_at_risk_and_the_adjusted_difference(tmp_path, monkeypatch, lang):
+    app = _page(monkeypatch, make_outcomes_bi_file(tmp_path / "bi.duckdb"), "outcomes.py", lang)
+    zh = lang == "zh"
+    assert app.title[0].value == ("体验与经营结果" if zh else "Outcomes")
+    tiles = _metrics(app)
+    assert tiles[("风险收入" if zh else "revenue at risk")] == "¥63,000"
+    assert tiles[("当前贬损者" if zh else "current detractors")] == "150"
+    assert tiles[("复购率差，推荐者 − 贬损者（已调整）" if zh else "repurchase, promoters − detractors (adjusted)")] \
+        == ("+26.0 个百分点" if zh else "+26.0 pp")
+    assert [m.delta for m in app.metric][2] == ("95%: +18.0 个百分点 … +34.0 个百分点" if zh else "95%: +18.0 pp … +34.0 pp")
+    groups = app.dataframe[0].value
+    experience = "体验" if zh else "experience"
+    assert list(groups[experience]) == (["推荐者", "被动者", "贬损者"] if zh else ["promoter", "passive", "detractor"])
+    assert list(groups["复购率（95%）" if zh else "repurchase (95%)"])[2] == "30.0% (24.0% … 37.0%)"
+    effects = app.dataframe[1].value
+    assert list(effects["差值，按等级 × 客龄调整（95%）" if zh else "difference, adjusted for tier × tenure (95%)"]) == (
+        ["+26.0 个百分点 (+18.0 个百分点 … +34.0 个百分点)", "+380 (+290 … +470)"] if zh
+        else ["+26.0 pp (+18.0 pp … +34.0 pp)", "+380 (+290 … +470)"])
+    assert any(("关联而非因果" if zh else "associations, not causes") in c.value for c in app.caption)
+
+    # The 30-day horizon and a segment: the member-tier rows of that horizon only.
+    app.radio[0].set_value(30).run()
+    assert _metrics(app)[("风险收入" if zh else "revenue at risk")] == "¥21,000"
+    app.radio[0].set_value(90).run()
+    app.selectbox[1].set_value("member_tier").run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert list(app.dataframe[0].value["细分" if zh else "segment"]) == ["gold"]
+
+
+def test_outcomes_page_before_the_mart_is_published_or_filled(tmp_path, monkeypatch):
+    app = _page(monkeypatch, make_bi_file(tmp_path / "bi.duckdb"), "outcomes.py")
+    assert any("not built yet" in w.value and "marts.mart_experience_outcomes" in w.value for w in app.warning)
+    empty = make_outcomes_bi_file(tmp_path / "empty.duckdb")
+    with duckdb.connect(str(empty)) as con:
+        con.execute("DELETE FROM marts.mart_experience_outcomes")
+    app = _page(monkeypatch, empty, "outcomes.py")
+    assert any("No outcomes yet" in i.value for i in app.info) and not app.error
